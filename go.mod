@@ -1,0 +1,3 @@
+module github.com/hostnet/hostnet
+
+go 1.26
