@@ -68,11 +68,14 @@ type Parsed struct {
 	// EtherType is the type after the tags; below 0x0600 it is an 802.3
 	// length.
 	EtherType uint16
-	// L3 is the offset of the network header (ARP, IPv4, IPv6) in the frame.
+	// L3 is the offset of the network header (ARP, IPv4, IPv6) in the frame:
+	// the byte after EtherType, or, for a frame with a third tag, that
+	// tag's TPID.
 	L3 uint16
 	// L3Len is the length of the network packet as its header says (IPv4
 	// total length, IPv6 40 + payload length); the frame may be longer
-	// (padding, trailer).
+	// (padding, trailer). It is 0 for KindOther and for frames whose
+	// network header was not read.
 	L3Len uint32
 	// L4 is the offset of the transport header, 0 when there is none to
 	// read (a non-first fragment, an unknown protocol with no header).
