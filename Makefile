@@ -1,0 +1,61 @@
+# hostnet: `make test` is the command CI runs (.ci/run); `make` builds.
+GO       ?= go
+FUZZTIME ?= 10s
+PKGS     := ./...
+
+.PHONY: all build test check fmt vet unit race fuzz bench-smoke openbsd bench example clean
+
+all: build
+
+build:
+	$(GO) build -o hostnet ./cmd/hostnet
+
+# test is everything CI checks: formatting, vet, the tests with and without
+# the race detector (allocation tests skip under -race), a fuzz smoke of
+# every fuzz target, a benchmark smoke and the OpenBSD build.
+test: fmt vet unit race fuzz bench-smoke openbsd
+
+check: test
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+race:
+	$(GO) test -count=1 -race $(PKGS)
+
+# fuzz runs each fuzz target for FUZZTIME: go test -fuzz takes one target
+# of one package at a time.
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/hostnet-fuzz.log 2>&1 || { cat /tmp/hostnet-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+bench-smoke:
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS) >/dev/null
+
+openbsd:
+	GOOS=openbsd $(GO) build $(PKGS)
+
+# bench prints the figures the issues ask for.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -f hostnet
+
+# example is the README's main job: replay the sample bridge captures.
+example: build
+	./hostnet replay -f examples/bridge \
+	    -r em1=examples/bridge/in.em1.pcap \
+	    -r tap0=examples/bridge/in.tap0.pcap \
+	    -r tap1=examples/bridge/in.tap1.pcap -w out

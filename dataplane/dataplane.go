@@ -1,0 +1,226 @@
+package dataplane
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/hostnet/hostnet/dataplane/header"
+	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/l2"
+)
+
+// Dataplane is the interface table and the frame path over it. Input is
+// safe for concurrent use by one worker per port; the table itself is
+// immutable after New.
+type Dataplane struct {
+	ifs     []*Interface // by Index
+	byName  map[string]*Interface
+	bridges []*bridge
+	pool    *packet.Pool
+	log     *slog.Logger
+}
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	// Port opens the port of a tap or host NIC. Nil leaves them without
+	// ports: frames they would send are counted and dropped.
+	Port func(ifc *Interface) (packet.Port, error)
+	// Pool supplies packets for copies; a new one when nil.
+	Pool *packet.Pool
+	// Logger receives rate-limited reports; slog.Default when nil.
+	Logger *slog.Logger
+	// MACSeed makes the MACs hostnet picks for interfaces without lladdr
+	// differ between hosts (see StableMAC); replay leaves it empty.
+	MACSeed []byte
+}
+
+// Interfaces returns the interface table sorted by name.
+func (d *Dataplane) Interfaces() []*Interface {
+	out := append([]*Interface(nil), d.ifs...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Interface returns the interface called name.
+func (d *Dataplane) Interface(name string) (*Interface, bool) {
+	ifc, ok := d.byName[name]
+	return ifc, ok
+}
+
+// Pool returns the packet pool the dataplane copies with.
+func (d *Dataplane) Pool() *packet.Pool { return d.pool }
+
+// Close closes every port.
+func (d *Dataplane) Close() error {
+	var first error
+	for _, ifc := range d.ifs {
+		if ifc.port != nil {
+			if err := ifc.port.Close(); err != nil && first == nil {
+				first = fmt.Errorf("%s: %w", ifc.Name, err)
+			}
+		}
+	}
+	return first
+}
+
+// worker is the scratch state of one reader goroutine: nothing on the frame
+// path allocates, so every slice it needs is here, made once.
+type worker struct {
+	now   int64 // the batch's clock, ns
+	sec   uint32
+	one   []*packet.Packet // a batch of one for WriteBatch
+	dsts  []int            // flood targets
+	depth int              // vlan nesting, to stop a loop of children
+}
+
+func newWorker() *worker {
+	return &worker{one: make([]*packet.Packet, 1), dsts: make([]int, 0, 256)}
+}
+
+// Worker is the frame path as one goroutine drives it. It is not safe for
+// concurrent use; make one per reader.
+type Worker struct {
+	d *Dataplane
+	w *worker
+}
+
+// NewWorker returns a worker for one reader goroutine.
+func (d *Dataplane) NewWorker() *Worker { return &Worker{d: d, w: newWorker()} }
+
+// SetClock sets the time, in nanoseconds since the Unix epoch, for the
+// frames that follow: read once per batch.
+func (w *Worker) SetClock(ns int64) {
+	w.w.now = ns
+	w.w.sec = uint32(ns / 1e9)
+}
+
+// Input runs one frame received on ifc through the frame path. It takes p:
+// the frame is forwarded, delivered or dropped and p is Put. It does not
+// allocate.
+func (w *Worker) Input(ifc *Interface, p *packet.Packet) {
+	p.Prio = l2.DefaultPrio
+	w.d.input(w.w, ifc, p)
+	w.d.pool.Put(p)
+}
+
+// input is ether input on ifc (DESIGN.md section 3). It borrows p: the
+// caller Puts it.
+func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) {
+	p.InPort = ifc.Index
+	ifc.Counters.CountIn(p.Len())
+	if !ifc.Up {
+		ifc.Counters.Drop(packet.DropDown)
+		return
+	}
+	packet.Parse(p)
+	if p.Meta.Kind == packet.KindUnknown && p.Meta.Drop == packet.DropRunt {
+		ifc.Counters.Drop(packet.DropRunt)
+		return
+	}
+	// 1. A tagged frame goes first to the vlan child for its VID.
+	if p.Meta.NTags > 0 {
+		t := p.Meta.Tags[0]
+		if t.TPID == header.EtherTypeDot1Q && t.VID() == 0 {
+			// A priority tag: removed, the frame is untagged, unless
+			// another tag hides behind it.
+			if p.Meta.NTags > 1 {
+				ifc.Counters.Drop(packet.DropNoVLAN)
+				return
+			}
+			popTag(p)
+			p.Prio = t.PCP()
+			packet.Parse(p)
+		} else if child := ifc.child(t); child != nil {
+			if w.depth > 2 {
+				ifc.Counters.Drop(packet.DropTooManyTags)
+				return
+			}
+			popTag(p)
+			switch {
+			case child.rxprio == -1:
+				p.Prio = pcpToPrio(t.PCP())
+			case child.rxprio >= 0:
+				p.Prio = uint8(child.rxprio)
+			}
+			w.depth++
+			d.input(w, child, p)
+			w.depth--
+			return
+		}
+	}
+	// 2. A bridge member's frames go to the bridge.
+	if ifc.bridge != nil {
+		d.bridgeInput(w, ifc, p)
+		return
+	}
+	// 3. A tagged frame nothing took.
+	if p.Meta.NTags > 0 {
+		ifc.Counters.Drop(packet.DropNoVLAN)
+		return
+	}
+	// 4. The host's own interfaces.
+	if ifc.stack {
+		d.stackInput(w, ifc, p)
+		return
+	}
+	ifc.Counters.Drop(packet.DropUnclaimed)
+}
+
+// stackInput hands a frame to the host's IP stack on ifc. It borrows p.
+func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) {
+	// The host's IP stack (l3) plugs in here; until it does, frames for
+	// the host are counted as unclaimed.
+	ifc.Counters.Drop(packet.DropUnclaimed)
+}
+
+// output is ether output on ifc. It borrows p and restores its frame
+// before returning (a pushed tag is popped again), so that flooding can
+// send one buffer out of several interfaces.
+func (d *Dataplane) output(w *worker, ifc *Interface, p *packet.Packet) {
+	if !ifc.Up {
+		ifc.Counters.Drop(packet.DropDown)
+		return
+	}
+	switch {
+	case ifc.parent != nil:
+		prio := p.Prio
+		if ifc.txprio >= 0 {
+			prio = uint8(ifc.txprio)
+		}
+		if !pushTag(p, ifc.tpid, uint16(prioToPCP(prio))<<13|ifc.vid) {
+			ifc.Counters.Drop(packet.DropMalformed)
+			return
+		}
+		ifc.Counters.CountOut(p.Len() - 4)
+		if w.depth > 2 {
+			ifc.Counters.Drop(packet.DropTooManyTags)
+		} else {
+			w.depth++
+			d.output(w, ifc.parent, p)
+			w.depth--
+		}
+		popTag(p)
+	case ifc.port != nil:
+		w.one[0] = p
+		if n, err := ifc.port.WriteBatch(w.one); n != 1 || err != nil {
+			ifc.Counters.Drop(packet.DropWriteError)
+		} else {
+			ifc.Counters.CountOut(p.Len())
+		}
+		w.one[0] = nil
+	case ifc.bridge != nil:
+		d.hostOutput(w, ifc, p)
+	default:
+		ifc.Counters.Drop(packet.DropUnclaimed)
+	}
+}
+
+// fitsMTU reports whether p's frame fits ifc's MTU: its length less the
+// Ethernet header and any tags it carries.
+func fitsMTU(ifc *Interface, p *packet.Packet) bool {
+	if p.GSO.Type != 0 || ifc.MTU == 0 {
+		return true
+	}
+	return p.Len()-header.EthernetSize-4*int(p.Meta.NTags) <= ifc.MTU
+}

@@ -1,0 +1,75 @@
+package dataplane
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hostnet/hostnet/dataplane/packet"
+)
+
+// DropCount is a number of frames dropped for one reason.
+type DropCount struct {
+	Reason packet.DropReason `json:"-"`
+	Name   string            `json:"reason"`
+	N      uint64            `json:"count"`
+}
+
+// Stats is a snapshot of one interface's counters.
+type Stats struct {
+	Name       string      `json:"name"`
+	Kind       string      `json:"kind"`
+	InPackets  uint64      `json:"in_packets"`
+	InBytes    uint64      `json:"in_bytes"`
+	OutPackets uint64      `json:"out_packets"`
+	OutBytes   uint64      `json:"out_bytes"`
+	Dropped    uint64      `json:"dropped"`
+	Drops      []DropCount `json:"drops,omitempty"`
+}
+
+// Stats returns a snapshot of the counters of ifc, with the non-zero drop
+// reasons in the order of packet.DropReason.
+func (ifc *Interface) Stats() Stats {
+	c := &ifc.Counters
+	s := Stats{
+		Name: ifc.Name, Kind: ifc.Kind.String(),
+		InPackets: c.InPackets.Load(), InBytes: c.InBytes.Load(),
+		OutPackets: c.OutPackets.Load(), OutBytes: c.OutBytes.Load(),
+	}
+	for r := packet.DropReason(1); r < packet.NumDropReasons; r++ {
+		if n := c.Drops(r); n > 0 {
+			s.Drops = append(s.Drops, DropCount{Reason: r, Name: r.String(), N: n})
+			s.Dropped += n
+		}
+	}
+	return s
+}
+
+// Stats returns the counters of every interface, sorted by name.
+func (d *Dataplane) Stats() []Stats {
+	var out []Stats
+	for _, ifc := range d.Interfaces() {
+		out = append(out, ifc.Stats())
+	}
+	return out
+}
+
+// WriteStats prints stats as a table: per interface, frames in, out, and
+// dropped by reason.
+func WriteStats(w io.Writer, stats []Stats) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "INTERFACE\tKIND\tIN\tOUT\tDROPPED\tREASONS\n")
+	for _, s := range stats {
+		var reasons []string
+		for _, d := range s.Drops {
+			reasons = append(reasons, fmt.Sprintf("%s=%d", d.Name, d.N))
+		}
+		r := strings.Join(reasons, " ")
+		if r == "" {
+			r = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", s.Name, s.Kind, s.InPackets, s.OutPackets, s.Dropped, r)
+	}
+	return tw.Flush()
+}
