@@ -109,6 +109,7 @@ func (w *Worker) Input(ifc *Interface, p *packet.Packet) {
 func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) {
 	p.InPort = ifc.Index
 	ifc.Counters.CountIn(p.Len())
+	ifc.capture(p, w.now, false)
 	if !ifc.Up {
 		ifc.Counters.Drop(packet.DropDown)
 		return
@@ -129,7 +130,7 @@ func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) {
 				return
 			}
 			popTag(p)
-			p.Prio = t.PCP()
+			p.Prio = pcpToPrio(t.PCP())
 			packet.Parse(p)
 		} else if child := ifc.child(t); child != nil {
 			if w.depth > 2 {
@@ -188,18 +189,19 @@ func (d *Dataplane) output(w *worker, ifc *Interface, p *packet.Packet) {
 		if ifc.txprio >= 0 {
 			prio = uint8(ifc.txprio)
 		}
+		ifc.Counters.CountOut(p.Len())
+		ifc.capture(p, w.now, true)
+		if w.depth > 2 {
+			ifc.Counters.Drop(packet.DropTooManyTags)
+			return
+		}
 		if !pushTag(p, ifc.tpid, uint16(prioToPCP(prio))<<13|ifc.vid) {
 			ifc.Counters.Drop(packet.DropMalformed)
 			return
 		}
-		ifc.Counters.CountOut(p.Len() - 4)
-		if w.depth > 2 {
-			ifc.Counters.Drop(packet.DropTooManyTags)
-		} else {
-			w.depth++
-			d.output(w, ifc.parent, p)
-			w.depth--
-		}
+		w.depth++
+		d.output(w, ifc.parent, p)
+		w.depth--
 		popTag(p)
 	case ifc.port != nil:
 		w.one[0] = p
@@ -207,6 +209,7 @@ func (d *Dataplane) output(w *worker, ifc *Interface, p *packet.Packet) {
 			ifc.Counters.Drop(packet.DropWriteError)
 		} else {
 			ifc.Counters.CountOut(p.Len())
+			ifc.capture(p, w.now, true)
 		}
 		w.one[0] = nil
 	case ifc.bridge != nil:

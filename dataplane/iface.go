@@ -3,6 +3,7 @@ package dataplane
 import (
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
@@ -51,6 +52,10 @@ type Interface struct {
 
 	port packet.Port // taps and host NICs
 
+	// tap, when set, sees every frame the interface receives and sends
+	// (tcpdump -i).
+	tap atomic.Pointer[CaptureFunc]
+
 	// vlan and svlan
 	parent *Interface
 	tpid   uint16
@@ -93,4 +98,26 @@ func (ifc *Interface) child(t packet.Tag) *Interface {
 		}
 	}
 	return nil
+}
+
+// CaptureFunc receives a frame an interface received or sent, and the
+// dataplane's clock in nanoseconds. It borrows frame: it must copy what it
+// keeps. It runs on the frame path, so it must not block.
+type CaptureFunc func(frame []byte, ns int64, out bool)
+
+// SetCapture makes f see every frame ifc receives (before any processing)
+// and sends; nil stops it. Safe for concurrent use with the frame path.
+func (ifc *Interface) SetCapture(f CaptureFunc) {
+	if f == nil {
+		ifc.tap.Store(nil)
+		return
+	}
+	ifc.tap.Store(&f)
+}
+
+// capture hands p's frame to the capture function, if any.
+func (ifc *Interface) capture(p *packet.Packet, ns int64, out bool) {
+	if f := ifc.tap.Load(); f != nil {
+		(*f)(p.Bytes(), ns, out)
+	}
 }

@@ -26,6 +26,16 @@ type Stats struct {
 	OutBytes   uint64      `json:"out_bytes"`
 	Dropped    uint64      `json:"dropped"`
 	Drops      []DropCount `json:"drops,omitempty"`
+	// Bridge holds a bridge's address-table counters; nil for other kinds.
+	Bridge *BridgeStats `json:"bridge,omitempty"`
+}
+
+// BridgeStats are a bridge's address-table counters.
+type BridgeStats struct {
+	Addresses int    `json:"addresses"`  // entries in the table now
+	Learned   uint64 `json:"learned"`    // addresses learned
+	Moved     uint64 `json:"moved"`      // entries that moved to another member
+	TableFull uint64 `json:"table_full"` // addresses not learned, or statics refused, at maxaddr
 }
 
 // Stats returns a snapshot of the counters of ifc, with the non-zero drop
@@ -50,7 +60,12 @@ func (ifc *Interface) Stats() Stats {
 func (d *Dataplane) Stats() []Stats {
 	var out []Stats
 	for _, ifc := range d.Interfaces() {
-		out = append(out, ifc.Stats())
+		s := ifc.Stats()
+		if br := d.Bridge(ifc.Name); br != nil {
+			c := br.Counters()
+			s.Bridge = &BridgeStats{Addresses: br.Table().Len(), Learned: c.Learned.Load(), Moved: c.Moves.Load(), TableFull: c.Full.Load()}
+		}
+		out = append(out, s)
 	}
 	return out
 }
@@ -71,5 +86,14 @@ func WriteStats(w io.Writer, stats []Stats) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", s.Name, s.Kind, s.InPackets, s.OutPackets, s.Dropped, r)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range stats {
+		if b := s.Bridge; b != nil {
+			fmt.Fprintf(w, "%s: %d addresses in the table; %d learned, %d moved, %d refused (table full)\n",
+				s.Name, b.Addresses, b.Learned, b.Moved, b.TableFull)
+		}
+	}
+	return nil
 }

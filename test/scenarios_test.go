@@ -20,9 +20,18 @@ const (
 	bcast = "ff:ff:ff:ff:ff:ff"
 )
 
+// ipOf is the IPv4 address of a scenario host; 10.0.0.254 for any other
+// MAC (multicast groups).
+func ipOf(mac string) string {
+	ip, ok := map[string]string{macA: "10.0.0.1", macB: "10.0.0.2", macC: "10.0.0.3", macD: "10.0.0.4", bcast: "10.0.0.255"}[mac]
+	if !ok {
+		return "10.0.0.254"
+	}
+	return ip
+}
+
 func udp(src, dst string, payload string) []byte {
-	ip := map[string]string{macA: "10.0.0.1", macB: "10.0.0.2", macC: "10.0.0.3", bcast: "10.0.0.255"}
-	return pkt.UDP(pkt.Eth{Src: src, Dst: dst}, pkt.IPHdr{Src: ip[src], Dst: ip[dst]}, 4000, 5000, []byte(payload))
+	return pkt.UDP(pkt.Eth{Src: src, Dst: dst}, pkt.IPHdr{Src: ipOf(src), Dst: ipOf(dst)}, 4000, 5000, []byte(payload))
 }
 
 func at(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

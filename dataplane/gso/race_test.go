@@ -1,0 +1,5 @@
+//go:build race
+
+package gso
+
+const raceEnabled = true

@@ -1,0 +1,5 @@
+//go:build !race
+
+package memport
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pcapport
+
+const raceEnabled = false
