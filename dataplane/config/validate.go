@@ -97,7 +97,12 @@ func (s *Spec) Validate() error {
 				errs.add(br.File, br.Line, 0, "%s: span port %s is a bridge", br.Name, sp)
 			}
 		}
-		for _, st := range br.Static {
+		for i, st := range br.Static {
+			if i == br.MaxAddr {
+				// bridge(4) refuses a static entry on a full table;
+				// a configuration that asks for one does not load.
+				errs.add(br.File, br.Line, 0, "%s: static %s %s: the address table is full (maxaddr %d, %d static entries)", br.Name, st.If, st.MAC, br.MaxAddr, len(br.Static))
+			}
 			if br.member(st.If) < 0 {
 				errs.add(br.File, br.Line, 0, "%s: static %s %s: %s is not a member", br.Name, st.If, st.MAC, st.If)
 			}

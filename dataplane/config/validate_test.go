@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -95,5 +96,20 @@ func TestDisabledSwitch(t *testing.T) {
 	}
 	if len(warns) != 1 || warns[0].String() != `vm.conf:5: warning: vm "a": switch "s" is disabled; interface tap0 joins no bridge` {
 		t.Errorf("warnings = %v, want one about the disabled switch", warns)
+	}
+}
+
+func TestStaticOnFullTable(t *testing.T) {
+	ifp, err := ParseHostnameIf("hostname.bridge0", "bridge0", strings.NewReader(
+		"add em1\nadd tap0\nmaxaddr 1\nstatic em1 02:00:00:00:00:01\nstatic tap0 02:00:00:00:00:02\nup\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Spec{Interfaces: []Interface{*ifp,
+		{Name: "em1", Kind: Ether, Up: true, VNetID: -1},
+		{Name: "tap0", Kind: Tap, Up: true, VNetID: -1}}}
+	err = s.Validate()
+	if err == nil || !strings.Contains(err.Error(), "the address table is full (maxaddr 1") {
+		t.Errorf("Validate() = %v, want an error about the full table", err)
 	}
 }
