@@ -140,16 +140,17 @@ func ruleFrom(r config.BridgeRule) l2.Rule {
 }
 
 // bridgeInput is a frame received on ifc, a member of a bridge, as
-// bridge_process and bridgeintr_frame handle it. It borrows p.
-func (d *Dataplane) bridgeInput(w *worker, ifc *Interface, p *packet.Packet) {
+// bridge_process and bridgeintr_frame handle it. It reports whether it
+// took p (delivered to a stack).
+func (d *Dataplane) bridgeInput(w *worker, ifc *Interface, p *packet.Packet) bool {
 	b := ifc.bridge
 	dec := b.br.Input(p, ifc.member, w.sec)
-	d.bridgeAct(w, b, ifc, &dec, p)
+	return d.bridgeAct(w, b, ifc, &dec, p)
 }
 
 // bridgeAct carries out the bridge's decision about p, in the order
-// l2.Decision gives. It borrows p.
-func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Decision, p *packet.Packet) {
+// l2.Decision gives, and reports whether it took p.
+func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Decision, p *packet.Packet) bool {
 	if dec.Span {
 		for _, s := range b.br.SpanTargets() {
 			d.output(w, b.members[s], p)
@@ -160,12 +161,12 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 	}
 	if dec.Action == l2.ActionDrop {
 		ifc.Counters.Drop(dec.Reason)
-		return
+		return false
 	}
 	dec.Apply(p)
 	switch dec.Action {
 	case l2.ActionLocal:
-		d.stackInput(w, b.members[dec.Member], p)
+		return d.stackInput(w, b.members[dec.Member], p)
 	case l2.ActionForward:
 		d.bridgeOut(w, b, dec, dec.Member, p)
 	case l2.ActionFlood:
@@ -174,6 +175,7 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 			d.bridgeOut(w, b, dec, i, p)
 		}
 	}
+	return false
 }
 
 // bridgeOut sends p, which the bridge decided to forward or flood, out of
@@ -228,8 +230,9 @@ func (d *Dataplane) hostOutput(w *worker, ifc *Interface, p *packet.Packet) {
 func (d *Dataplane) stackCopy(w *worker, ifc *Interface, p *packet.Packet) {
 	c := d.pool.Get()
 	c.CopyFrom(p)
-	d.stackInput(w, ifc, c)
-	d.pool.Put(c)
+	if !d.stackInput(w, ifc, c) {
+		d.pool.Put(c)
+	}
 }
 
 // Tick runs what is due at ns nanoseconds since the Unix epoch: the

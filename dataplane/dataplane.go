@@ -100,24 +100,26 @@ func (w *Worker) SetClock(ns int64) {
 // allocate.
 func (w *Worker) Input(ifc *Interface, p *packet.Packet) {
 	p.Prio = l2.DefaultPrio
-	w.d.input(w.w, ifc, p)
-	w.d.pool.Put(p)
+	if !w.d.input(w.w, ifc, p) {
+		w.d.pool.Put(p)
+	}
 }
 
-// input is ether input on ifc (DESIGN.md section 3). It borrows p: the
-// caller Puts it.
-func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) {
+// input is ether input on ifc (DESIGN.md section 3). It reports whether it
+// took p (the host's stack keeps some packets, in ARP hold queues); if not,
+// the caller still owns p and Puts it.
+func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) (taken bool) {
 	p.InPort = ifc.Index
 	ifc.Counters.CountIn(p.Len())
 	ifc.capture(p, w.now, false)
 	if !ifc.Up {
 		ifc.Counters.Drop(packet.DropDown)
-		return
+		return false
 	}
 	packet.Parse(p)
 	if p.Meta.Kind == packet.KindUnknown && p.Meta.Drop == packet.DropRunt {
 		ifc.Counters.Drop(packet.DropRunt)
-		return
+		return false
 	}
 	// 1. A tagged frame goes first to the vlan child for its VID.
 	if p.Meta.NTags > 0 {
@@ -127,7 +129,7 @@ func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) {
 			// another tag hides behind it.
 			if p.Meta.NTags > 1 {
 				ifc.Counters.Drop(packet.DropNoVLAN)
-				return
+				return false
 			}
 			popTag(p)
 			p.Prio = pcpToPrio(t.PCP())
@@ -135,7 +137,7 @@ func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) {
 		} else if child := ifc.child(t); child != nil {
 			if w.depth > 2 {
 				ifc.Counters.Drop(packet.DropTooManyTags)
-				return
+				return false
 			}
 			popTag(p)
 			switch {
@@ -145,34 +147,35 @@ func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) {
 				p.Prio = uint8(child.rxprio)
 			}
 			w.depth++
-			d.input(w, child, p)
+			taken = d.input(w, child, p)
 			w.depth--
-			return
+			return taken
 		}
 	}
 	// 2. A bridge member's frames go to the bridge.
 	if ifc.bridge != nil {
-		d.bridgeInput(w, ifc, p)
-		return
+		return d.bridgeInput(w, ifc, p)
 	}
 	// 3. A tagged frame nothing took.
 	if p.Meta.NTags > 0 {
 		ifc.Counters.Drop(packet.DropNoVLAN)
-		return
+		return false
 	}
 	// 4. The host's own interfaces.
 	if ifc.stack {
-		d.stackInput(w, ifc, p)
-		return
+		return d.stackInput(w, ifc, p)
 	}
 	ifc.Counters.Drop(packet.DropUnclaimed)
+	return false
 }
 
-// stackInput hands a frame to the host's IP stack on ifc. It borrows p.
-func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) {
+// stackInput hands a frame to the host's IP stack on ifc and reports
+// whether the stack took it; if not, the caller still owns p.
+func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) bool {
 	// The host's IP stack (l3) plugs in here; until it does, frames for
 	// the host are counted as unclaimed.
 	ifc.Counters.Drop(packet.DropUnclaimed)
+	return false
 }
 
 // output is ether output on ifc. It borrows p and restores its frame

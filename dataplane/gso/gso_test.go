@@ -401,11 +401,11 @@ func FuzzSegment(f *testing.F) {
 	f.Add([]byte{}, uint8(TypeTCPv4), uint16(1000), 1500)                                                                        // empty frame
 	pool := packet.NewPool()
 	out := make([]*packet.Packet, 1024)
+	p := packet.New()
 	f.Fuzz(func(t *testing.T, frame []byte, typ uint8, size uint16, mtu int) {
 		if len(frame) > packet.MaxFrame {
 			return
 		}
-		p := packet.New()
 		p.SetFrame(frame)
 		p.GSO = packet.GSO{Type: typ, Size: size, NeedsCsum: true}
 		want, cerr := Count(p, mtu)
