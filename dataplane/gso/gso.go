@@ -176,6 +176,9 @@ func segSize(p *packet.Packet, lo *layout, mtu int) (int, error) {
 	}
 	mss := int(p.GSO.Size)
 	if mtu > 0 {
+		// No IP packet is longer than 65535 bytes; a larger MTU would
+		// only overflow the arithmetic below.
+		mtu = min(mtu, 65535)
 		room := mtu - (lo.hl - lo.l3)
 		if room <= 0 {
 			return 0, ErrMTU

@@ -3,6 +3,7 @@ package gso
 import (
 	"bytes"
 	"errors"
+	"math"
 	"net"
 	"testing"
 
@@ -123,6 +124,7 @@ func TestSegment(t *testing.T) {
 		{name: "tcp4 ip options", f: flow{ipOpts: true, seq: 5, flags: ack, payload: payload(4000)}, typ: TypeTCPv4, size: 1400, wantMSS: 1400},
 		{name: "tcp4 mtu below gso size", f: flow{seq: 9, flags: ack, payload: payload(6000)}, typ: TypeTCPv4, size: 8948, mtu: 1500, wantMSS: 1500 - 20 - 32},
 		{name: "tcp4 mtu only", f: flow{seq: 9, flags: ack, payload: payload(6000)}, typ: TypeTCPv4, size: 0, mtu: 1280, wantMSS: 1280 - 20 - 32},
+		{name: "tcp4 huge mtu", f: flow{seq: 9, flags: ack, payload: payload(6000)}, typ: TypeTCPv4, size: 0, mtu: math.MaxInt, wantMSS: 65535 - 20 - 32},
 		{name: "tcp4 one segment", f: flow{seq: 9, flags: ack | psh, payload: payload(100)}, typ: TypeTCPv4, size: 1448, wantMSS: 1448},
 		{name: "tcp4 no payload", f: flow{seq: 9, flags: ack | fin}, typ: TypeTCPv4, size: 1448, wantMSS: 1448},
 		{name: "tcp6", f: flow{v6: true, seq: 1000, flags: psh | ack, payload: payload(64000)}, typ: TypeTCPv6, size: 1428, wantMSS: 1428},
@@ -394,11 +396,13 @@ func BenchmarkSegment(b *testing.B) {
 
 func FuzzSegment(f *testing.F) {
 	t := &testing.T{}
-	f.Add(build(t, flow{seq: 1, flags: header.TCPFlagACK, payload: payload(3000)}), uint8(TypeTCPv4), uint16(1000), 1500)        // TCPv4 super-frame
-	f.Add(build(t, flow{v6: true, seq: 1, flags: header.TCPFlagACK, payload: payload(3000)}), uint8(TypeTCPv6), uint16(1000), 0) // TCPv6 super-frame
-	f.Add(build(t, flow{udp: true, payload: payload(3000)}), uint8(TypeUDPL4), uint16(1200), 1500)                               // USO
-	f.Add(build(t, flow{vlan: true, seq: 1, payload: payload(100)}), uint8(TypeTCPv4), uint16(1), 0)                             // one byte per segment
-	f.Add([]byte{}, uint8(TypeTCPv4), uint16(1000), 1500)                                                                        // empty frame
+	// Small seeds keep the fuzzer's minimization of new inputs quick.
+	f.Add(build(t, flow{seq: 1, flags: header.TCPFlagACK, payload: payload(300)}), uint8(TypeTCPv4), uint16(100), 1500)        // TCPv4 super-frame
+	f.Add(build(t, flow{v6: true, seq: 1, flags: header.TCPFlagACK, payload: payload(300)}), uint8(TypeTCPv6), uint16(100), 0) // TCPv6 super-frame
+	f.Add(build(t, flow{udp: true, payload: payload(300)}), uint8(TypeUDPL4), uint16(120), 1500)                               // USO
+	f.Add(build(t, flow{vlan: true, seq: 1, payload: payload(100)}), uint8(TypeTCPv4), uint16(1), 0)                           // one byte per segment
+	f.Add(build(t, flow{seq: 1, flags: header.TCPFlagACK, payload: payload(300)}), uint8(TypeTCPv4), uint16(0), math.MaxInt)   // huge MTU, no size
+	f.Add([]byte{}, uint8(TypeTCPv4), uint16(1000), 1500)                                                                      // empty frame
 	pool := packet.NewPool()
 	out := make([]*packet.Packet, 1024)
 	p := packet.New()
@@ -416,8 +420,8 @@ func FuzzSegment(f *testing.F) {
 			}
 			return
 		}
-		if n != want {
-			t.Fatalf("Segment() = %d, Count() = %d", n, want)
+		if n != want || n < 1 {
+			t.Fatalf("Segment() = %d, Count() = %d, want the same, at least 1", n, want)
 		}
 		for _, q := range out[:n] {
 			if _, ok := parse(q.Bytes()); !ok {

@@ -2,6 +2,7 @@ package pcapport
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -288,7 +289,9 @@ func TestHeaders(t *testing.T) {
 		{"empty", nil, "file too short", 0},
 		{"short header", pcapFile(magicMicro, 1, false)[:20], "truncated pcap file header", 0},
 		{"not a capture", []byte("hello, world, this is text"), "not a pcap or pcapng file (magic 0x6c6c6568)", 0},
-		{"gzip", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0}, "compressed capture files are not supported", 0},
+		{"gzip", gzipped(pcapFile(magicNano, 1, true, frame)), "", 1000_999999999},
+		{"bad gzip", []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0}, "bad gzip stream", 0},
+		{"gzipped text", gzipped([]byte("hello, world, this is text")), "not a pcap or pcapng file", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,6 +311,14 @@ func TestHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
 
 func TestLinkTypeError(t *testing.T) {

@@ -3,7 +3,7 @@
 //
 // A Reader reads pcap (microsecond and nanosecond, either byte order) and
 // pcapng through gopacket's pcapgo, detecting the format by its magic
-// number. hostnet moves Ethernet frames only: a file, or a pcapng
+// number, and either of them gzipped. hostnet moves Ethernet frames only: a file, or a pcapng
 // interface, of any other link type is refused with a LinkTypeError naming
 // the type and the file. Damaged files give an error naming the file and
 // the frame, never a panic.
@@ -19,6 +19,7 @@ package pcapport
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -127,6 +128,13 @@ func Open(path string) (*Reader, error) {
 // close rd.
 func NewReader(rd io.Reader, name string) (*Reader, error) {
 	br := bufio.NewReaderSize(rd, 64<<10)
+	if head, _ := br.Peek(2); len(head) == 2 && binary.LittleEndian.Uint16(head) == magicGzipPrefix {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("pcapport: %s: bad gzip stream: %w", name, err)
+		}
+		br = bufio.NewReaderSize(gz, 64<<10)
+	}
 	head, err := br.Peek(24)
 	if len(head) < 4 {
 		if err == nil || err == io.EOF {
@@ -168,8 +176,6 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 		if err != nil {
 			return nil, r.openError("pcap", err)
 		}
-	case uint16(magic) == magicGzipPrefix:
-		return nil, fmt.Errorf("pcapport: %s: compressed capture files are not supported; gunzip it first", name)
 	default:
 		return nil, fmt.Errorf("pcapport: %s: not a pcap or pcapng file (magic 0x%08x)", name, magic)
 	}

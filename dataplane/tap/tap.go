@@ -11,6 +11,17 @@
 // checksum (GSO.NeedsCsum) even when they are small: a port without
 // offloads must be given them finished (package gso).
 //
+// A tap has two ends, and hostnet can hold either:
+//
+//   - Open: hostnet holds the descriptor, and whatever is on the device's
+//     kernel side plays the VM. Tests and the demo move the device into a
+//     network namespace, where a kernel is the guest.
+//   - Create: hostnet makes a persistent, up device and lets go of it; a
+//     hypervisor holds the descriptor (QEMU: -netdev
+//     tap,ifname=tap3,script=no,downscript=no) and hostnet attaches to the
+//     kernel side with package afpacket. The device outlives the VM and
+//     works again when it comes back; Delete removes it.
+//
 // On OpenBSD a Tap is /dev/tapN opened as a file: one frame per read, no
 // virtio-net header, no offloads.
 //

@@ -438,3 +438,64 @@ func TestNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestNamespace moves the tap's device into a network namespace, where a
+// kernel plays the VM: an ARP request written to the tap is answered from
+// inside, and destroying the namespace destroys the device, which the
+// reader sees as ErrDeleted.
+func TestNamespace(t *testing.T) {
+	needTun(t)
+	const ns = "hntns2"
+	exec.Command("ip", "netns", "del", ns).Run()
+	ip(t, "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	tp := openTest(t, "hntest11", Options{})
+	ip(t, "link", "set", "hntest11", "netns", ns)
+	ip(t, "-n", ns, "addr", "add", "10.199.11.1/24", "dev", "hntest11")
+	ip(t, "-n", ns, "link", "set", "hntest11", "up")
+
+	bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	eth := &layers.Ethernet{SrcMAC: vmMAC, DstMAC: bcast, EthernetType: layers.EthernetTypeARP}
+	arp := &layers.ARP{
+		AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+		HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
+		SourceHwAddress: vmMAC, SourceProtAddress: []byte{10, 199, 11, 2},
+		DstHwAddress: make([]byte, 6), DstProtAddress: []byte{10, 199, 11, 1},
+	}
+	pkts := batch(1)
+	pkts[0].SetFrame(serialize(t, eth, arp))
+	if _, err := tp.WriteBatch(pkts); err != nil {
+		t.Fatalf("WriteBatch(ARP request) = %v", err)
+	}
+	reply := readUntil(t, tp, 5*time.Second, func(p *packet.Packet) bool {
+		b := p.Bytes()
+		return len(b) >= 42 && binary.BigEndian.Uint16(b[12:]) == 0x0806 &&
+			binary.BigEndian.Uint16(b[20:]) == 2 && bytes.Equal(b[28:32], []byte{10, 199, 11, 1})
+	})
+	if reply == nil {
+		t.Fatal("no ARP reply from the namespace")
+	}
+	if got := net.HardwareAddr(reply.Bytes()[0:6]); got.String() != vmMAC.String() {
+		t.Errorf("ARP reply to %s, want %s", got, vmMAC)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		in := batch(4)
+		for {
+			if _, err := tp.ReadBatch(in); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	ip(t, "netns", "del", ns)
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrDeleted) {
+			t.Errorf("ReadBatch after the namespace went = %v, want ErrDeleted", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("destroying the namespace did not unblock ReadBatch")
+	}
+}
