@@ -133,6 +133,9 @@ func New(spec *config.Spec, opts Options) (*Dataplane, error) {
 				return nil, fmt.Errorf("dataplane: %s: %w", ifc.Name, err)
 			}
 			ifc.port = port
+			if o, ok := port.(offloader); ok {
+				ifc.offload = o.VnetHdr()
+			}
 		}
 	}
 	return d, nil

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sort"
 
+	"github.com/hostnet/hostnet/dataplane/gso"
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
 	"github.com/hostnet/hostnet/l2"
@@ -70,12 +71,13 @@ type worker struct {
 	now   int64 // the batch's clock, ns
 	sec   uint32
 	one   []*packet.Packet // a batch of one for WriteBatch
+	segs  []*packet.Packet // segments of a super-frame
 	dsts  []int            // flood targets
 	depth int              // vlan nesting, to stop a loop of children
 }
 
 func newWorker() *worker {
-	return &worker{one: make([]*packet.Packet, 1), dsts: make([]int, 0, 256)}
+	return &worker{one: make([]*packet.Packet, 1), segs: make([]*packet.Packet, 128), dsts: make([]int, 0, 256)}
 }
 
 // Worker is the frame path as one goroutine drives it. It is not safe for
@@ -207,19 +209,48 @@ func (d *Dataplane) output(w *worker, ifc *Interface, p *packet.Packet) {
 		w.depth--
 		popTag(p)
 	case ifc.port != nil:
-		w.one[0] = p
-		if n, err := ifc.port.WriteBatch(w.one); n != 1 || err != nil {
-			ifc.Counters.Drop(packet.DropWriteError)
-		} else {
-			ifc.Counters.CountOut(p.Len())
-			ifc.capture(p, w.now, true)
+		if !ifc.offload && (p.GSO.Type != 0 || p.GSO.NeedsCsum) {
+			d.writeSegments(w, ifc, p)
+			return
 		}
-		w.one[0] = nil
+		d.write(w, ifc, p)
 	case ifc.bridge != nil:
 		d.hostOutput(w, ifc, p)
 	default:
 		ifc.Counters.Drop(packet.DropUnclaimed)
 	}
+}
+
+// writeSegments writes p to the port of ifc, which takes no offloads: a
+// partial checksum is completed, a super-frame is cut into frames of the
+// interface's MTU. It borrows p.
+func (d *Dataplane) writeSegments(w *worker, ifc *Interface, p *packet.Packet) {
+	n, err := gso.Finish(p, ifc.MTU, w.segs, d.pool)
+	if err != nil {
+		ifc.Counters.Drop(packet.DropMalformed)
+		return
+	}
+	if n == 0 {
+		d.write(w, ifc, p)
+		return
+	}
+	for _, s := range w.segs[:n] {
+		d.write(w, ifc, s)
+		d.pool.Put(s)
+	}
+	clear(w.segs[:n])
+}
+
+// write sends one frame out of the port of ifc. It borrows p.
+func (d *Dataplane) write(w *worker, ifc *Interface, p *packet.Packet) {
+	w.one[0] = p
+	if n, err := ifc.port.WriteBatch(w.one); n != 1 || err != nil {
+		ifc.Counters.Drop(packet.DropWriteError)
+	} else {
+		ifc.Counters.CountOut(p.Len())
+		ifc.capture(p, w.now, true)
+	}
+	w.one[0] = nil
 }
 
 // fitsMTU reports whether p's frame fits ifc's MTU: its length less the

@@ -50,7 +50,8 @@ type Interface struct {
 
 	Counters packet.Counters
 
-	port packet.Port // taps and host NICs
+	port    packet.Port // taps and host NICs
+	offload bool        // the port takes super-frames and partial checksums
 
 	// tap, when set, sees every frame the interface receives and sends
 	// (tcpdump -i).
@@ -121,3 +122,7 @@ func (ifc *Interface) capture(p *packet.Packet, ns int64, out bool) {
 		(*f)(p.Bytes(), ns, out)
 	}
 }
+
+// offloader is a port that can say whether it takes the virtio-net
+// header, and with it super-frames and partial checksums.
+type offloader interface{ VnetHdr() bool }

@@ -245,3 +245,24 @@ var l2Scenarios = []scenario{
 		},
 	},
 }
+
+func init() {
+	scenarios = append(scenarios,
+		scenario{
+			// A 7306-byte frame (a GSO super-frame captured on its sender)
+			// does not fit tap0's 1500 MTU: dropped and counted. tap1
+			// has a 9000 MTU and takes it.
+			name: "mtu",
+			conf: map[string]string{
+				"hostname.bridge0": "add em1\nadd tap0\nadd tap1\nup\n",
+				"hostname.tap1":    "mtu 9000 up\n",
+			},
+			inputs: []input{{ifname: "em1", shared: "tcpdump-gso-ipv4.pcap"}},
+			check: func(t *testing.T, r result) {
+				in := readShared(t, "tcpdump-gso-ipv4.pcap")
+				expect(t, r, "tap0")
+				expect(t, r, "tap1", in[0])
+				expectDrops(t, r, "tap0", packet.DropMTU, 1)
+			},
+		})
+}
