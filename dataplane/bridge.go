@@ -75,7 +75,7 @@ func (d *Dataplane) newBridge(ifc *Interface, ci *config.Interface) (*bridge, er
 		ms = append(ms, l2.Member{Name: s, Span: true})
 		b.members = append(b.members, si)
 	}
-	br, err := l2.NewBridge(ci.Name, l2.Config{Timeout: ci.Timeout, MaxAddr: ci.MaxAddr}, ms)
+	br, err := l2.NewBridge(ci.Name, l2.Config{Timeout: ci.Timeout, MaxAddr: ci.MaxAddr, Link0: ci.Link[0], Link1: ci.Link[1]}, ms)
 	if err != nil {
 		return nil, fmt.Errorf("dataplane: %w", err)
 	}
