@@ -243,4 +243,10 @@ func (d *Dataplane) Tick(ns int64) {
 	for _, b := range d.bridges {
 		b.br.Tick(sec)
 	}
+	if s := d.stack; s != nil {
+		if s.clock.Load() < ns {
+			s.clock.Store(ns)
+		}
+		s.r.Tick(ns)
+	}
 }

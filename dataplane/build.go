@@ -138,6 +138,17 @@ func New(spec *config.Spec, opts Options) (*Dataplane, error) {
 			}
 		}
 	}
+	// The stack comes last: configuring an address sends a gratuitous
+	// ARP, which needs the ports.
+	for _, ifc := range d.ifs {
+		if ifc.stack {
+			if err := d.newStack(spec, opts); err != nil {
+				d.Close()
+				return nil, err
+			}
+			break
+		}
+	}
 	return d, nil
 }
 

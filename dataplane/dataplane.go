@@ -18,6 +18,7 @@ type Dataplane struct {
 	ifs     []*Interface // by Index
 	byName  map[string]*Interface
 	bridges []*bridge
+	stack   *stack // nil when no interface has an address
 	pool    *packet.Pool
 	log     *slog.Logger
 }
@@ -31,6 +32,13 @@ type Options struct {
 	Pool *packet.Pool
 	// Logger receives rate-limited reports; slog.Default when nil.
 	Logger *slog.Logger
+	// Seed makes the stack's choices (IPv4 identifications) and, later,
+	// pf's reproducible: replay sets it from -seed.
+	Seed uint64
+	// Start is the clock, in nanoseconds since the Unix epoch, when the
+	// dataplane comes up: what the stack stamps frames it sends before
+	// any batch (gratuitous ARP). Replay sets it to its first frame's.
+	Start int64
 	// MACSeed makes the MACs hostnet picks for interfaces without lladdr
 	// differ between hosts (see StableMAC); replay leaves it empty.
 	MACSeed []byte
@@ -95,6 +103,9 @@ func (d *Dataplane) NewWorker() *Worker { return &Worker{d: d, w: newWorker()} }
 func (w *Worker) SetClock(ns int64) {
 	w.w.now = ns
 	w.w.sec = uint32(ns / 1e9)
+	if s := w.d.stack; s != nil && s.clock.Load() < ns {
+		s.clock.Store(ns)
+	}
 }
 
 // Input runs one frame received on ifc through the frame path. It takes p:
@@ -171,14 +182,6 @@ func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) (taken bo
 	return false
 }
 
-// stackInput hands a frame to the host's IP stack on ifc and reports
-// whether the stack took it; if not, the caller still owns p.
-func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) bool {
-	// The host's IP stack (l3) plugs in here; until it does, frames for
-	// the host are counted as unclaimed.
-	ifc.Counters.Drop(packet.DropUnclaimed)
-	return false
-}
 
 // output is ether output on ifc. It borrows p and restores its frame
 // before returning (a pushed tag is popped again), so that flooding can

@@ -46,50 +46,33 @@ type ReplayResult struct {
 // It fails before reading any frame if an input names an interface that is
 // not in spec or has no port, or if a file cannot be opened.
 func Replay(spec *config.Spec, inputs []ReplayInput, outDir string, opts ReplayOptions) (*ReplayResult, error) {
-	outs := map[string]*outPort{}
-	d, err := New(spec, Options{Port: func(ifc *Interface) (packet.Port, error) {
-		o := &outPort{path: filepath.Join(outDir, ifc.Name+".pcap")}
-		outs[ifc.Name] = o
-		return o, nil
-	}})
-	if err != nil {
-		return nil, err
-	}
 	type source struct {
+		in   ReplayInput
 		ifc  *Interface
 		r    *pcapport.Reader
 		head *packet.Packet
-		path string
 	}
+	// Every interface named must exist and have a port.
+	for _, in := range inputs {
+		ci := spec.Interface(in.Interface)
+		if ci == nil {
+			return nil, fmt.Errorf("replay: -r %s=%s: no interface %q in the configuration", in.Interface, in.Path, in.Interface)
+		}
+		if k := kindFrom(ci.Kind); !k.HasPort() {
+			return nil, fmt.Errorf("replay: -r %s=%s: %s is a %s interface, which has no port to feed; give a tap or host NIC", in.Interface, in.Path, in.Interface, k)
+		}
+	}
+	pool := packet.NewPool()
 	var srcs []*source
 	closeAll := func() {
 		for _, s := range srcs {
 			s.r.Close()
+			if s.head != nil {
+				pool.Put(s.head)
+			}
 		}
-	}
-	for _, in := range inputs {
-		ifc, ok := d.Interface(in.Interface)
-		if !ok {
-			closeAll()
-			return nil, fmt.Errorf("replay: -r %s=%s: no interface %q in the configuration", in.Interface, in.Path, in.Interface)
-		}
-		if !ifc.Kind.HasPort() {
-			closeAll()
-			return nil, fmt.Errorf("replay: -r %s=%s: %s is a %s interface, which has no port to feed; give a tap or host NIC", in.Interface, in.Path, in.Interface, ifc.Kind)
-		}
-		r, err := pcapport.Open(in.Path)
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("replay: %w", err)
-		}
-		srcs = append(srcs, &source{ifc: ifc, r: r, path: in.Path})
 	}
 	defer closeAll()
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-
-	pool := d.Pool()
 	next := func(s *source) error {
 		p := pool.Get()
 		if err := s.r.Next(p); err != nil {
@@ -103,10 +86,40 @@ func Replay(spec *config.Spec, inputs []ReplayInput, outDir string, opts ReplayO
 		s.head = p
 		return nil
 	}
-	for _, s := range srcs {
+	start := int64(0)
+	for _, in := range inputs {
+		r, err := pcapport.Open(in.Path)
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		s := &source{in: in, r: r}
+		srcs = append(srcs, s)
 		if err := next(s); err != nil {
 			return nil, fmt.Errorf("replay: %w", err)
 		}
+		if s.head != nil && (start == 0 || s.head.Stamp < start) {
+			start = s.head.Stamp
+		}
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	outs := map[string]*outPort{}
+	d, err := New(spec, Options{
+		Pool:  pool,
+		Seed:  uint64(opts.Seed),
+		Start: start,
+		Port: func(ifc *Interface) (packet.Port, error) {
+			o := &outPort{path: filepath.Join(outDir, ifc.Name+".pcap")}
+			outs[ifc.Name] = o
+			return o, nil
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	for _, s := range srcs {
+		s.ifc, _ = d.Interface(s.in.Interface)
 	}
 	w := d.NewWorker()
 	res := &ReplayResult{}

@@ -61,6 +61,10 @@ func (d *Dataplane) Stats() []Stats {
 	var out []Stats
 	for _, ifc := range d.Interfaces() {
 		s := ifc.Stats()
+		if r := d.Router(); r != nil && ifc.stack {
+			// The stack counts its own drops (no route, TTL, ARP).
+			s.addDrops(r.Counters(int(ifc.Index)))
+		}
 		if br := d.Bridge(ifc.Name); br != nil {
 			c := br.Counters()
 			s.Bridge = &BridgeStats{Addresses: br.Table().Len(), Learned: c.Learned.Load(), Moved: c.Moves.Load(), TableFull: c.Full.Load()}
@@ -96,4 +100,29 @@ func WriteStats(w io.Writer, stats []Stats) error {
 		}
 	}
 	return nil
+}
+
+// addDrops adds the drops counted in c to s, keeping reason order.
+func (s *Stats) addDrops(c *packet.Counters) {
+	if c == nil {
+		return
+	}
+	for r := packet.DropReason(1); r < packet.NumDropReasons; r++ {
+		n := c.Drops(r)
+		if n == 0 {
+			continue
+		}
+		s.Dropped += n
+		i := 0
+		for i < len(s.Drops) && s.Drops[i].Reason < r {
+			i++
+		}
+		if i < len(s.Drops) && s.Drops[i].Reason == r {
+			s.Drops[i].N += n
+			continue
+		}
+		s.Drops = append(s.Drops, DropCount{})
+		copy(s.Drops[i+1:], s.Drops[i:])
+		s.Drops[i] = DropCount{Reason: r, Name: r.String(), N: n}
+	}
 }

@@ -1,0 +1,97 @@
+package dataplane
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hostnet/hostnet/dataplane/config"
+	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/l3"
+)
+
+// stack joins the host's IP stack (l3.Router) to the frame path: frames
+// for the host go to Router.Input, frames the stack sends come back
+// through Output as ether output on their interface.
+type stack struct {
+	d       *Dataplane
+	r       *l3.Router
+	clock   atomic.Int64 // the latest batch clock, for frames the stack sends from timers
+	workers sync.Pool    // of *worker, for output outside a reader's batch
+}
+
+// Router returns the host's IP stack, for introspection (routes, ARP and
+// neighbour caches). It is nil when no interface has an address.
+func (d *Dataplane) Router() *l3.Router {
+	if d.stack == nil {
+		return nil
+	}
+	return d.stack.r
+}
+
+// newStack builds the host's IP stack over the interfaces of d that have
+// one, with the routes of spec.
+func (d *Dataplane) newStack(spec *config.Spec, opts Options) error {
+	s := &stack{d: d}
+	s.clock.Store(opts.Start)
+	s.workers.New = func() any { return newWorker() }
+	s.r = l3.NewRouter(l3.Config{
+		Pool:        d.pool,
+		Output:      s,
+		Forwarding4: spec.Sysctl.IPForwarding,
+		Forwarding6: spec.Sysctl.IP6Forwarding,
+		Seed:        opts.Seed,
+	})
+	d.stack = s
+	for _, ifc := range d.ifs {
+		if !ifc.stack {
+			continue
+		}
+		err := s.r.AddInterface(int(ifc.Index), l3.Interface{Name: ifc.Name, MAC: ifc.MAC, MTU: ifc.MTU, Addrs: ifc.Addrs})
+		if err != nil {
+			return fmt.Errorf("dataplane: %w", err)
+		}
+	}
+	for _, gw := range spec.Gateways {
+		def := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		if gw.Is6() {
+			def = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		}
+		if err := s.r.AddRoute(def, gw); err != nil {
+			return fmt.Errorf("dataplane: mygate %s: %w", gw, err)
+		}
+	}
+	return nil
+}
+
+// Output implements l3.Output: ether output on interface ifindex for a
+// frame the stack sends. It takes p.
+func (s *stack) Output(ifindex int, p *packet.Packet) {
+	d := s.d
+	if ifindex < 0 || ifindex >= len(d.ifs) {
+		d.pool.Put(p)
+		return
+	}
+	w := s.workers.Get().(*worker)
+	w.now = s.clock.Load()
+	w.sec = uint32(w.now / 1e9)
+	if p.Stamp == 0 {
+		p.Stamp = w.now
+	}
+	packet.Parse(p)
+	d.output(w, d.ifs[ifindex], p)
+	s.workers.Put(w)
+	d.pool.Put(p)
+}
+
+// stackInput hands a frame to the host's IP stack on ifc and reports
+// whether the stack took it; if not, the caller still owns p.
+func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) bool {
+	if d.stack == nil || !ifc.stack {
+		ifc.Counters.Drop(packet.DropUnclaimed)
+		return false
+	}
+	d.stack.r.Input(p, int(ifc.Index), w.now)
+	return true
+}
