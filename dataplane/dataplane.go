@@ -182,7 +182,6 @@ func (d *Dataplane) input(w *worker, ifc *Interface, p *packet.Packet) (taken bo
 	return false
 }
 
-
 // output is ether output on ifc. It borrows p and restores its frame
 // before returning (a pushed tag is popped again), so that flooding can
 // send one buffer out of several interfaces.
