@@ -166,7 +166,11 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 	dec.Apply(p)
 	switch dec.Action {
 	case l2.ActionLocal:
-		return d.stackInput(w, b.members[dec.Member], p)
+		to := b.members[dec.Member]
+		if to != ifc {
+			to.Counters.CountIn(p.Len())
+		}
+		return d.stackInput(w, to, p)
 	case l2.ActionForward:
 		d.bridgeOut(w, b, dec, dec.Member, p)
 	case l2.ActionFlood:
@@ -188,6 +192,7 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 		return
 	}
 	if dec.Group && out.stack && !dec.Host {
+		out.Counters.CountIn(p.Len())
 		d.stackCopy(w, out, p)
 	}
 	if out.port == nil && out.parent == nil {

@@ -245,6 +245,9 @@ func (d *Dataplane) writeSegments(w *worker, ifc *Interface, p *packet.Packet) {
 
 // write sends one frame out of the port of ifc. It borrows p.
 func (d *Dataplane) write(w *worker, ifc *Interface, p *packet.Packet) {
+	// The frame leaves now: a packet the stack held for ARP carries the
+	// time it arrived, and replay writes the time it was sent.
+	p.Stamp = w.now
 	w.one[0] = p
 	if n, err := ifc.port.WriteBatch(w.one); n != 1 || err != nil {
 		ifc.Counters.Drop(packet.DropWriteError)
