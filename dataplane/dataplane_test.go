@@ -202,3 +202,41 @@ func TestNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestVLANPriority checks rxprio and txprio: the priority a frame gets from
+// the tag it came with (outer), a fixed one, or its own, and the PCP it
+// leaves with (the packet's, or txprio).
+func TestVLANPriority(t *testing.T) {
+	tests := []struct {
+		name    string
+		rx, tx  string
+		inPCP   uint8
+		wantPCP uint8
+	}{
+		{name: "outer kept", rx: "outer", tx: "packet", inPCP: 6, wantPCP: 6},
+		{name: "outer 0 and 1 swap back", rx: "outer", tx: "packet", inPCP: 1, wantPCP: 1},
+		{name: "fixed rxprio", rx: "2", tx: "packet", inPCP: 6, wantPCP: 2},
+		{name: "rxprio packet keeps the default 3", rx: "packet", tx: "packet", inPCP: 6, wantPCP: 3},
+		{name: "txprio wins", rx: "outer", tx: "5", inPCP: 6, wantPCP: 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, ports := memDataplane(t, load(t, map[string]string{
+				"hostname.bridge0": "add vlan10\nadd vlan20\nup\n",
+				"hostname.vlan10":  "parent em1 vnetid 10 rxprio " + tc.rx + " up\n",
+				"hostname.vlan20":  "parent em1 vnetid 20 txprio " + tc.tx + " up\n",
+			}))
+			w := d.NewWorker()
+			w.SetClock(1e9)
+			inject(w, d, "em1", tagged(udpFrame(macA, header.BroadcastMAC, 60), header.EtherTypeDot1Q, 10, tc.inPCP))
+			got := ports["em1"].Take()
+			if len(got) != 1 {
+				t.Fatalf("em1 sent %d frames, want the flood to vlan20", len(got))
+			}
+			tci := binary.BigEndian.Uint16(got[0][14:])
+			if vid, pcp := tci&0xfff, uint8(tci>>13); vid != 20 || pcp != tc.wantPCP {
+				t.Errorf("frame left with VID %d PCP %d, want VID 20 PCP %d", vid, pcp, tc.wantPCP)
+			}
+		})
+	}
+}
