@@ -169,6 +169,7 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 		to := b.members[dec.Member]
 		if to != ifc {
 			to.Counters.CountIn(p.Len())
+			to.capture(p, w.now, false)
 		}
 		return d.stackInput(w, to, p)
 	case l2.ActionForward:
@@ -193,6 +194,7 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 	}
 	if dec.Group && out.stack && !dec.Host {
 		out.Counters.CountIn(p.Len())
+		out.capture(p, w.now, false)
 		d.stackCopy(w, out, p)
 	}
 	if out.port == nil && out.parent == nil {
@@ -212,6 +214,7 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 func (d *Dataplane) hostOutput(w *worker, ifc *Interface, p *packet.Packet) {
 	b := ifc.bridge
 	ifc.Counters.CountOut(p.Len())
+	ifc.capture(p, w.now, true)
 	dec := b.br.HostOutput(p, ifc.member)
 	if dec.Span {
 		for _, s := range b.br.SpanTargets() {

@@ -249,7 +249,12 @@ func (d *Dataplane) write(w *worker, ifc *Interface, p *packet.Packet) {
 	// time it arrived, and replay writes the time it was sent.
 	p.Stamp = w.now
 	w.one[0] = p
-	if n, err := ifc.port.WriteBatch(w.one); n != 1 || err != nil {
+	// A port takes one writer at a time, and every reader may write to
+	// any port.
+	ifc.wmu.Lock()
+	n, err := ifc.port.WriteBatch(w.one)
+	ifc.wmu.Unlock()
+	if n != 1 || err != nil {
 		ifc.Counters.Drop(packet.DropWriteError)
 	} else {
 		ifc.Counters.CountOut(p.Len())

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hostnet/hostnet/dataplane/header"
@@ -52,6 +53,7 @@ type Interface struct {
 
 	port    packet.Port // taps and host NICs
 	offload bool        // the port takes super-frames and partial checksums
+	wmu     sync.Mutex  // serializes writes to port
 
 	// tap, when set, sees every frame the interface receives and sends
 	// (tcpdump -i).

@@ -28,13 +28,21 @@ func newFlagSet(name, synopsis, description string, stderr io.Writer) *flag.Flag
 // parseFlags parses args. It reports done with the exit status when the
 // command must stop: 0 after -h (usage printed to stdout), 2 on a bad flag.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (code int, done bool) {
+	// The flag package prints the usage itself on -h and on a bad flag;
+	// print it once, to stdout for -h and to stderr with the error.
+	stderr := fs.Output()
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(stdout)
 		fs.Usage()
+		fs.SetOutput(stderr)
 		return 0, true
-	}
-	if err != nil {
+	case err != nil:
+		fs.Usage()
 		return 2, true
 	}
 	return 0, false
