@@ -6,6 +6,7 @@ import (
 	"github.com/hostnet/hostnet/dataplane/config"
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/filter"
 	"github.com/hostnet/hostnet/l2"
 )
 
@@ -172,25 +173,34 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 			to.capture(p, w.now, false)
 		}
 		return d.stackInput(w, to, p)
+	}
+	// pf in on the receiving member, then out on each destination.
+	if pass, taken := d.pfTest(w, filter.In, ifc, p); !pass {
+		return taken
+	}
+	switch dec.Action {
 	case l2.ActionForward:
-		d.bridgeOut(w, b, dec, dec.Member, p)
+		return d.bridgeOut(w, b, dec, dec.Member, p)
 	case l2.ActionFlood:
 		w.dsts = b.br.FloodTargets(dec, w.dsts)
 		for _, i := range w.dsts {
-			d.bridgeOut(w, b, dec, i, p)
+			if d.bridgeOut(w, b, dec, i, p) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 // bridgeOut sends p, which the bridge decided to forward or flood, out of
-// member i: the bridge's output checks, then the MTU, then ether output;
-// a broadcast or multicast also reaches the member's stack. It borrows p.
-func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *packet.Packet) {
+// member i: the bridge's output checks, pf out, the MTU, then ether
+// output; a broadcast or multicast also reaches the member's stack. It
+// borrows p, and reports whether pf took it.
+func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *packet.Packet) (taken bool) {
 	out := b.members[i]
 	if ok, reason := b.br.OutputAllowed(p, dec, i); !ok {
 		out.Counters.Drop(reason)
-		return
+		return false
 	}
 	if dec.Group && out.stack && !dec.Host {
 		out.Counters.CountIn(p.Len())
@@ -200,13 +210,22 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 	if out.port == nil && out.parent == nil {
 		// A member without a port of its own (vether0) sends nowhere:
 		// its stack got its copy above.
-		return
+		return false
+	}
+	if !dec.Host {
+		if pass, taken := d.pfTest(w, filter.Out, out, p); !pass {
+			// XXX pf out keeps a fragment it holds for reassembly
+			// (only when pf in was skipped): the rest of a flood
+			// then goes without it.
+			return taken
+		}
 	}
 	if !fitsMTU(out, p) {
 		out.Counters.Drop(packet.DropMTU)
-		return
+		return false
 	}
 	d.output(w, out, p)
+	return false
 }
 
 // hostOutput is a frame that the stack of ifc, a bridge member, sends into

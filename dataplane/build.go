@@ -138,6 +138,10 @@ func New(spec *config.Spec, opts Options) (*Dataplane, error) {
 			}
 		}
 	}
+	if err := d.newPF(spec, opts); err != nil {
+		d.Close()
+		return nil, err
+	}
 	// The stack comes last: configuring an address sends a gratuitous
 	// ARP, which needs the ports.
 	for _, ifc := range d.ifs {

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 
 	"github.com/hostnet/hostnet/dataplane/gso"
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/filter"
+	"github.com/hostnet/hostnet/filter/pfconf"
 	"github.com/hostnet/hostnet/l2"
 )
 
@@ -18,9 +21,26 @@ type Dataplane struct {
 	ifs     []*Interface // by Index
 	byName  map[string]*Interface
 	bridges []*bridge
-	stack   *stack // nil when no interface has an address
+	stack   *stack         // nil when no interface has an address
+	pf      *filter.Filter // nil when there is no pf.conf
 	pool    *packet.Pool
 	log     *slog.Logger
+	// spare holds workers for output that starts inside another
+	// output (the stack's replies, pf's answers), so that the scratch
+	// of the worker in the middle of a flood is left alone.
+	spare sync.Pool
+}
+
+// spareWorker returns a worker from d.spare with its clock set to ns;
+// the caller puts it back.
+func (d *Dataplane) spareWorker(ns int64) *worker {
+	w, _ := d.spare.Get().(*worker)
+	if w == nil {
+		w = newWorker()
+	}
+	w.now = ns
+	w.sec = uint32(ns / 1e9)
+	return w
 }
 
 // Options are what New needs besides the configuration.
@@ -39,6 +59,15 @@ type Options struct {
 	// dataplane comes up: what the stack stamps frames it sends before
 	// any batch (gratuitous ARP). Replay sets it to its first frame's.
 	Start int64
+	// PF is the parsed pf.conf; nil loads pf.conf from the configuration
+	// directory if there is one.
+	PF *pfconf.Spec
+	// Filter is pf, kept across reloads with its states; nil makes a new
+	// one when there is a pf.conf.
+	Filter *filter.Filter
+	// Pflog, when set, receives the packets of rules with `log` (a new
+	// filter only).
+	Pflog *filter.Pflog
 	// MACSeed makes the MACs hostnet picks for interfaces without lladdr
 	// differ between hosts (see StableMAC); replay leaves it empty.
 	MACSeed []byte
@@ -79,13 +108,14 @@ type worker struct {
 	now   int64 // the batch's clock, ns
 	sec   uint32
 	one   []*packet.Packet // a batch of one for WriteBatch
+	reply *packet.Packet   // pf's block return answers
 	segs  []*packet.Packet // segments of a super-frame
 	dsts  []int            // flood targets
 	depth int              // vlan nesting, to stop a loop of children
 }
 
 func newWorker() *worker {
-	return &worker{one: make([]*packet.Packet, 1), segs: make([]*packet.Packet, 128), dsts: make([]int, 0, 256)}
+	return &worker{one: make([]*packet.Packet, 1), segs: make([]*packet.Packet, 128), dsts: make([]int, 0, 256), reply: packet.New()}
 }
 
 // Worker is the frame path as one goroutine drives it. It is not safe for

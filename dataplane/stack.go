@@ -3,11 +3,11 @@ package dataplane
 import (
 	"fmt"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 
 	"github.com/hostnet/hostnet/dataplane/config"
 	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/filter"
 	"github.com/hostnet/hostnet/l3"
 )
 
@@ -17,8 +17,7 @@ import (
 type stack struct {
 	d       *Dataplane
 	r       *l3.Router
-	clock   atomic.Int64 // the latest batch clock, for frames the stack sends from timers
-	workers sync.Pool    // of *worker, for output outside a reader's batch
+	clock atomic.Int64 // the latest batch clock, for frames the stack sends from timers
 }
 
 // Router returns the host's IP stack, for introspection (routes, ARP and
@@ -35,10 +34,10 @@ func (d *Dataplane) Router() *l3.Router {
 func (d *Dataplane) newStack(spec *config.Spec, opts Options) error {
 	s := &stack{d: d}
 	s.clock.Store(opts.Start)
-	s.workers.New = func() any { return newWorker() }
 	s.r = l3.NewRouter(l3.Config{
 		Pool:        d.pool,
 		Output:      s,
+		Filter:      stackFilter{d},
 		Forwarding4: spec.Sysctl.IPForwarding,
 		Forwarding6: spec.Sysctl.IP6Forwarding,
 		Seed:        opts.Seed,
@@ -73,15 +72,10 @@ func (s *stack) Output(ifindex int, p *packet.Packet) {
 		d.pool.Put(p)
 		return
 	}
-	w := s.workers.Get().(*worker)
-	w.now = s.clock.Load()
-	w.sec = uint32(w.now / 1e9)
-	if p.Stamp == 0 {
-		p.Stamp = w.now
-	}
+	w := d.spareWorker(s.clock.Load())
 	packet.Parse(p)
 	d.output(w, d.ifs[ifindex], p)
-	s.workers.Put(w)
+	d.spare.Put(w)
 	d.pool.Put(p)
 }
 
@@ -91,6 +85,10 @@ func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) bool
 	if d.stack == nil || !ifc.stack {
 		ifc.Counters.Drop(packet.DropUnclaimed)
 		return false
+	}
+	// IP input: pf in on the interface the stack receives on.
+	if pass, taken := d.pfTest(w, filter.In, ifc, p); !pass {
+		return taken
 	}
 	d.stack.r.Input(p, int(ifc.Index), w.now)
 	return true

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hostnet/hostnet/dataplane"
 	"github.com/hostnet/hostnet/dataplane/config"
 	"github.com/hostnet/hostnet/filter/pfconf"
 )
@@ -217,65 +218,7 @@ func pfOptionsFromDir(dir string) pfconf.ParseOptions {
 	if err != nil || spec == nil {
 		return pfconf.ParseOptions{}
 	}
-	return pfOptions(spec)
-}
-
-// pfOptions turns a configuration into what pf.conf parsing may know:
-// every interface with its addresses and groups (all, its kind's group,
-// egress for the one holding the default gateway, vm.conf groups), and
-// the VMs with their first tap.
-func pfOptions(spec *config.Spec) pfconf.ParseOptions {
-	var opts pfconf.ParseOptions
-	for _, ifc := range spec.Interfaces {
-		pi := pfconf.Interface{Name: ifc.Name, Groups: append([]string{}, ifc.Groups...)}
-		switch ifc.Kind {
-		case config.Tap:
-			pi.Groups = append(pi.Groups, "tap")
-		case config.Vether:
-			pi.Groups = append(pi.Groups, "vether")
-		case config.VLAN:
-			pi.Groups = append(pi.Groups, "vlan")
-		case config.SVLAN:
-			pi.Groups = append(pi.Groups, "svlan")
-		case config.Bridge:
-			pi.Groups = append(pi.Groups, "bridge")
-		}
-		pi.Broadcast = ifc.Kind != config.Bridge
-		for _, a := range ifc.Inet {
-			for _, gw := range spec.Gateways {
-				if a.Prefix.Contains(gw) && !hasGroup(pi.Groups, "egress") {
-					pi.Groups = append(pi.Groups, "egress")
-				}
-			}
-			pi.Addrs = append(pi.Addrs, pfconf.IfAddr{Addr: a.Prefix.Addr(), Bits: a.Prefix.Bits(), Peer: a.Dest})
-		}
-		for _, a := range ifc.Inet6 {
-			for _, gw := range spec.Gateways {
-				if a.Prefix.Contains(gw) && !hasGroup(pi.Groups, "egress") {
-					pi.Groups = append(pi.Groups, "egress")
-				}
-			}
-			pi.Addrs = append(pi.Addrs, pfconf.IfAddr{Addr: a.Prefix.Addr(), Bits: a.Prefix.Bits(), Peer: a.Dest})
-		}
-		opts.Interfaces = append(opts.Interfaces, pi)
-	}
-	for _, vm := range spec.VMs {
-		v := pfconf.VM{Name: vm.Name}
-		if len(vm.Interfaces) > 0 {
-			v.If = vm.Interfaces[0].IfName
-		}
-		opts.VMs = append(opts.VMs, v)
-	}
-	return opts
-}
-
-func hasGroup(groups []string, g string) bool {
-	for _, x := range groups {
-		if x == g {
-			return true
-		}
-	}
-	return false
+	return dataplane.PFOptions(spec)
 }
 
 // checkPF parses DIR/pf.conf and every anchor file it loads, for
@@ -291,7 +234,7 @@ func checkPF(dir string, spec *config.Spec) (string, []string, error) {
 	}
 	var opts pfconf.ParseOptions
 	if spec != nil {
-		opts = pfOptions(spec)
+		opts = dataplane.PFOptions(spec)
 	}
 	pf, err := pfconf.Load(dir, "pf.conf", opts)
 	if err != nil {
