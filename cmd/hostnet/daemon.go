@@ -41,11 +41,9 @@ import (
 
 // generation is one loaded configuration.
 type generation struct {
-	n     uint64
-	spec  *config.Spec
-	dp    *dataplane.Dataplane
-	warns []config.Warning
-	at    time.Time
+	n    uint64
+	spec *config.Spec
+	dp   *dataplane.Dataplane
 }
 
 // livePort is the port of one tap or host NIC.
@@ -125,24 +123,21 @@ type daemon struct {
 	caps    map[string]*capHub
 	closing bool
 
-	wg      sync.WaitGroup // readers and the ticker
-	stop    chan struct{}
-	started time.Time
-	reloads atomic.Uint64
+	wg   sync.WaitGroup // readers and the ticker
+	stop chan struct{}
 }
 
 // newDaemon loads dir and opens its ports. Nothing runs yet.
 func newDaemon(dir string, log *slog.Logger) *daemon {
 	host, _ := os.Hostname()
 	return &daemon{
-		dir:     dir,
-		log:     log,
-		pool:    packet.NewPool(),
-		seed:    []byte(host),
-		ports:   map[string]*livePort{},
-		caps:    map[string]*capHub{},
-		stop:    make(chan struct{}),
-		started: time.Now(),
+		dir:   dir,
+		log:   log,
+		pool:  packet.NewPool(),
+		seed:  []byte(host),
+		ports: map[string]*livePort{},
+		caps:  map[string]*capHub{},
+		stop:  make(chan struct{}),
 	}
 }
 
@@ -205,7 +200,7 @@ func (d *daemon) reload() (string, error) {
 		}
 		return "", err
 	}
-	g := &generation{spec: spec, dp: dp, warns: warns, at: time.Now()}
+	g := &generation{spec: spec, dp: dp}
 	if old != nil {
 		g.n = old.n + 1
 	}
@@ -254,7 +249,6 @@ func (d *daemon) reload() (string, error) {
 		summary = fmt.Sprintf("loaded %s: %d interfaces, %d VMs, %d ports", d.dir, len(spec.Interfaces), len(spec.VMs), len(d.ports))
 		d.log.Info("configuration loaded", "dir", d.dir, "interfaces", len(spec.Interfaces), "vms", len(spec.VMs), "ports", len(d.ports))
 	} else {
-		d.reloads.Add(1)
 		summary = fmt.Sprintf("reloaded %s: %d interfaces, %d VMs; ports opened: %s; closed: %s; %d learned addresses kept",
 			d.dir, len(spec.Interfaces), len(spec.VMs), listOrNone(added), listOrNone(removed), adopted)
 		d.log.Info("configuration reloaded", "dir", d.dir, "generation", g.n, "opened", added, "closed", removed, "adopted", adopted)

@@ -345,7 +345,8 @@ func TestCLIAgainstDaemon(t *testing.T) {
 		{"status", []string{"status"}, []string{"web01", "tap0", "db01", "tap1", "bridge0", "1.0G", "512M"}},
 		{"ifconfig", []string{"ifconfig"}, []string{"bridge0: flags=41<UP,RUNNING>", "tap0: flags=8943<UP,BROADCAST,RUNNING,PROMISC,SIMPLEX,MULTICAST> mtu 1500",
 			"\ttap0 flags=3<LEARNING,DISCOVER>\n\t\tport ", "inet 10.50.0.1 netmask 0xffffff00 broadcast 10.50.0.255", "Addresses (max cache: 100, timeout: 240):"}},
-		{"ifconfig IF", []string{"ifconfig", "vether0"}, []string{"vether0: flags=8943<UP,BROADCAST,RUNNING,PROMISC,SIMPLEX,MULTICAST> mtu 1500", "inet6 2001:db8::1 prefixlen 64"}},
+		{"ifconfig IF", []string{"ifconfig", "vether0"}, []string{"vether0: flags=8943<UP,BROADCAST,RUNNING,PROMISC,SIMPLEX,MULTICAST> mtu 1500", "inet6 2001:db8::1 prefixlen 64", "inet6 fe80::", "%vether0 prefixlen 64 scopeid 0x"}},
+		{"ifconfig IF -v", []string{"ifconfig", "-v", "vether0"}, []string{"stack: in 0 packets, out "}},
 		{"ifconfig addr", []string{"ifconfig", "bridge0", "addr"}, []string{macA.String() + " tap0 1 flags=0<>\n", macB.String() + " tap1 1 flags=0<>\n"}},
 		{"ifconfig addr -v", []string{"ifconfig", "bridge0", "addr", "-v"}, []string{macA.String() + " tap0 1 flags=0<> age "}},
 		{"ifconfig -v", []string{"ifconfig", "-v", "tap0"}, []string{"vm: web01 guest lladdr fe:e1:ba:d0", "counters: in 1 packets 60 bytes, out 1 packets 60 bytes"}},
@@ -489,4 +490,50 @@ func TestCLIAgainstDaemon(t *testing.T) {
 			t.Errorf("after a failed reload status = %q, want app01 still there", out)
 		}
 	})
+}
+
+// TestCaptureSurvivesReload: a tcpdump running across a reload goes on
+// seeing the interface's frames, and stops cleanly.
+func TestCaptureSurvivesReload(t *testing.T) {
+	d, mp, dir := startMemDaemon(t, twoVMs)
+	s := &capSub{ch: make(chan capFrame, 16)}
+	if err := d.subscribe("tap1", s); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.subscribe("tap9", &capSub{}); err == nil {
+		t.Errorf("subscribe to a missing interface succeeded")
+	}
+	recv := func(when string) {
+		t.Helper()
+		if err := mp.port("tap1").Inject(frame(bcast, macB)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case f := <-s.ch:
+			if header.MAC(f.data[6:12]) != macB {
+				t.Errorf("%s: captured a frame from %x, want %s", when, f.data[6:12], macB)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no frame captured on tap1 within 5s", when)
+		}
+	}
+	recv("before reload")
+	if err := os.WriteFile(filepath.Join(dir, "vm.conf"), []byte(threeVMs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.reload(); err != nil {
+		t.Fatal(err)
+	}
+	recv("after reload")
+	d.unsubscribe("tap1", s)
+	if len(d.caps) != 0 {
+		t.Errorf("after the last client left, %d capture hubs remain", len(d.caps))
+	}
+	if err := mp.port("tap1").Inject(frame(bcast, macB)); err != nil {
+		t.Fatal(err)
+	}
+	mp.port("tap0").WaitSent(3, 5*time.Second)
+	if len(s.ch) != 0 {
+		t.Errorf("a frame was captured after unsubscribe")
+	}
 }

@@ -246,6 +246,13 @@ vm "db01" {
 	if !found {
 		t.Errorf("arp -an -j = %+v, want 10.9.0.1 at %s on vether0", ns, macA)
 	}
+	var v0 ifInfo
+	if err := json.Unmarshal([]byte(cli("ifconfig", "vether0", "-j")), &v0); err != nil {
+		t.Fatal(err)
+	}
+	if v0.Stack == nil || v0.Stack.InPackets == 0 || v0.Stack.OutPackets == 0 {
+		t.Errorf("ifconfig vether0 -j stack counters = %+v, want packets in and out (ARP and ICMP echo)", v0.Stack)
+	}
 	if rt := cli("netstat", "-rn"); !strings.Contains(rt, "10.9.0/24          10.9.0.254         UCn") {
 		t.Errorf("netstat -rn printed\n%s\nwant the connected route of vether0", rt)
 	}
