@@ -263,7 +263,8 @@ func (d *Dataplane) stackCopy(w *worker, ifc *Interface, p *packet.Packet) {
 }
 
 // Tick runs what is due at ns nanoseconds since the Unix epoch: the
-// bridges' aging sweeps. It is for one caller at a time: a timer in the
+// bridges' aging sweeps, the stack's ARP and neighbour timers, pf's state
+// expiry. It is for one caller at a time: a timer in the
 // daemon, the replay loop before each frame.
 func (d *Dataplane) Tick(ns int64) {
 	sec := uint32(ns / 1e9)
@@ -275,5 +276,8 @@ func (d *Dataplane) Tick(ns int64) {
 			s.clock.Store(ns)
 		}
 		s.r.Tick(ns)
+	}
+	if d.pf != nil {
+		d.pf.Purge(ns / 1e9)
 	}
 }

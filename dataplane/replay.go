@@ -11,6 +11,7 @@ import (
 	"github.com/hostnet/hostnet/dataplane/config"
 	"github.com/hostnet/hostnet/dataplane/packet"
 	"github.com/hostnet/hostnet/dataplane/pcapport"
+	"github.com/hostnet/hostnet/filter"
 )
 
 // ReplayInput is one capture fed to one interface.
@@ -24,6 +25,8 @@ type ReplayOptions struct {
 	// Seed seeds every random choice (NAT ports, pf probability), so that a
 	// replay is byte-identical run to run.
 	Seed int64
+	// Pflog, when set, receives the packets of pf rules with `log`.
+	Pflog *filter.Pflog
 	// Progress, when set, receives a line every ProgressEvery frames.
 	Progress      io.Writer
 	ProgressEvery int
@@ -107,6 +110,7 @@ func Replay(spec *config.Spec, inputs []ReplayInput, outDir string, opts ReplayO
 	outs := map[string]*outPort{}
 	d, err := New(spec, Options{
 		Pool:  pool,
+		Pflog: opts.Pflog,
 		Seed:  uint64(opts.Seed),
 		Start: start,
 		Port: func(ifc *Interface) (packet.Port, error) {

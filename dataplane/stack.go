@@ -15,8 +15,8 @@ import (
 // for the host go to Router.Input, frames the stack sends come back
 // through Output as ether output on their interface.
 type stack struct {
-	d       *Dataplane
-	r       *l3.Router
+	d     *Dataplane
+	r     *l3.Router
 	clock atomic.Int64 // the latest batch clock, for frames the stack sends from timers
 }
 

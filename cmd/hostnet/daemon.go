@@ -21,6 +21,7 @@ import (
 	"github.com/hostnet/hostnet/dataplane/config"
 	"github.com/hostnet/hostnet/dataplane/packet"
 	"github.com/hostnet/hostnet/dataplane/tap"
+	"github.com/hostnet/hostnet/filter"
 )
 
 // The daemon's frame path:
@@ -112,11 +113,16 @@ type daemon struct {
 	// open opens the port of a tap or host NIC; nil means openPort. It
 	// returns nil and no error for a host NIC that is not there.
 	open func(ifc *dataplane.Interface) (*livePort, error)
+	// pflog, when set, receives the packets of pf rules with `log`.
+	pflog *filter.Pflog
 	// hypervisor leaves the taps' descriptors to a hypervisor: each tap is
 	// made persistent and attached by AF_PACKET on its host side.
 	hypervisor bool
 
 	cur atomic.Pointer[generation]
+	// pf is kept across reloads: its states survive, as pfctl -f keeps
+	// them.
+	pf *filter.Filter
 
 	mu      sync.Mutex // serializes reloads, captures and close
 	ports   map[string]*livePort
@@ -189,8 +195,11 @@ func (d *daemon) reload() (string, error) {
 		opened[ifc.Name] = lp
 		return portView{lp}, nil
 	}
+	if d.pf == nil {
+		d.pf = filter.NewFilter(filter.Options{Pool: d.pool, Log: d.pflog})
+	}
 	dp, err := dataplane.New(spec, dataplane.Options{Port: factory, Pool: d.pool, Logger: d.log, MACSeed: d.seed,
-		Start: time.Now().UnixNano(), Seed: rand.Uint64()})
+		Start: time.Now().UnixNano(), Seed: rand.Uint64(), Filter: d.pf})
 	if err != nil {
 		for _, lp := range opened {
 			lp.close()

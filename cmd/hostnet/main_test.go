@@ -143,3 +143,41 @@ func TestCheckWarnsParentAndChild(t *testing.T) {
 		t.Errorf("check did not warn about vlan10 and em1 in one bridge:\n%s", out)
 	}
 }
+
+func TestReplayPflog(t *testing.T) {
+	etc := filepath.Join("..", "..", "test", "testdata", "routed-arp-and-ping", "etc")
+	dir := t.TempDir()
+	entries, err := os.ReadDir(etc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(etc, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "pf.conf"), []byte("block log all\n"), 0o644)
+	logf := filepath.Join(t.TempDir(), "pflog.pcap")
+	in := filepath.Join("..", "..", "test", "testdata", "routed-arp-and-ping", "in.tap0.pcap")
+	code, out, stderr := runCmd(t, "replay", "-f", dir, "-r", "tap0="+in, "-w", t.TempDir(), "-l", logf)
+	if code != 0 {
+		t.Fatalf("replay exited %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "pf=1") {
+		t.Errorf("replay table does not show the ping blocked by pf:\n%s", out)
+	}
+	b, err := os.ReadFile(logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A pcap header of link type 117 (pflog), then one record: the
+	// blocked echo request with its 100-byte pflog header.
+	if len(b) < 24 || b[20] != 117 {
+		t.Fatalf("pflog file is %d bytes, link type %d; want pcap of link type 117", len(b), b[20])
+	}
+	if len(b) < 24+16+100+20 {
+		t.Errorf("pflog file holds %d bytes, want a header and one logged packet", len(b))
+	}
+}

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/hostnet/hostnet/dataplane"
 	"github.com/hostnet/hostnet/dataplane/config"
+	"github.com/hostnet/hostnet/filter"
 )
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
@@ -28,6 +30,7 @@ Example:
 	out := fs.String("w", "", "write OUTDIR/IF.pcap for every interface that sends (required)")
 	seed := fs.Int64("seed", 1, "seed for every random choice (NAT ports, probability)")
 	quiet := fs.Bool("q", false, "do not print the counter table")
+	pflogFile := fs.String("l", "", "write the packets of pf rules with `log` to `FILE` (pcap, pflog link type)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -60,7 +63,20 @@ Example:
 		fmt.Fprintf(stderr, "hostnet replay: %v\n", err)
 		return 1
 	}
-	res, err := dataplane.Replay(spec, inputs, *out, dataplane.ReplayOptions{Seed: *seed, Progress: stderr, ProgressEvery: 100000})
+	ropts := dataplane.ReplayOptions{Seed: *seed, Progress: stderr, ProgressEvery: 100000}
+	if *pflogFile != "" {
+		f, err := os.Create(*pflogFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "hostnet replay: -l: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if ropts.Pflog, err = filter.NewPflog(f); err != nil {
+			fmt.Fprintf(stderr, "hostnet replay: -l %s: %v\n", *pflogFile, err)
+			return 1
+		}
+	}
+	res, err := dataplane.Replay(spec, inputs, *out, ropts)
 	if err != nil {
 		fmt.Fprintf(stderr, "hostnet replay: %v\n", err)
 		return 1

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/hostnet/hostnet/dataplane"
+	"github.com/hostnet/hostnet/filter"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -46,6 +47,7 @@ stay.`, stderr)
 	pidFile := fs.String("pid", "", "write the daemon's process id to `FILE`")
 	logFmt := fs.String("log", "text", "log format: text or json (to stderr)")
 	verbose := fs.Bool("v", false, "log debug messages too")
+	pflogFile := fs.String("l", "", "write the packets of pf rules with `log` to `FILE` (pcap, pflog link type, for tcpdump -r)")
 	hyper := fs.Bool("hypervisor", false, "leave each tap's descriptor to a hypervisor (QEMU -netdev tap,ifname=tapN,script=no,downscript=no): make the taps persistent and attach to their host side by AF_PACKET")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
@@ -93,7 +95,20 @@ stay.`, stderr)
 			}
 		}
 	}()
-	if err := runDaemon(ctx, runOptions{dir: *dir, socket: *socket, pidFile: *pidFile, log: log, reload: reload, hypervisor: *hyper}); err != nil {
+	var pflog *filter.Pflog
+	if *pflogFile != "" {
+		f, err := os.Create(*pflogFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "hostnet run: -l: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if pflog, err = filter.NewPflog(f); err != nil {
+			fmt.Fprintf(stderr, "hostnet run: -l %s: %v\n", *pflogFile, err)
+			return 1
+		}
+	}
+	if err := runDaemon(ctx, runOptions{dir: *dir, socket: *socket, pidFile: *pidFile, log: log, reload: reload, hypervisor: *hyper, pflog: pflog}); err != nil {
 		fmt.Fprintf(stderr, "hostnet run: %v\n", err)
 		return 1
 	}
@@ -112,6 +127,8 @@ type runOptions struct {
 	open func(ifc *dataplane.Interface) (*livePort, error)
 	// hypervisor: see daemon.hypervisor.
 	hypervisor bool
+	// pflog: see daemon.pflog.
+	pflog *filter.Pflog
 }
 
 // runDaemon runs the daemon until ctx is done. It fails before forwarding
@@ -133,6 +150,7 @@ func runDaemon(ctx context.Context, o runOptions) error {
 	d := newDaemon(o.dir, log)
 	d.open = o.open
 	d.hypervisor = o.hypervisor
+	d.pflog = o.pflog
 	if err := d.start(); err != nil {
 		return err
 	}
