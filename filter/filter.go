@@ -335,7 +335,7 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, sh *shard, k *stateKey, pd *pde
 	if pd.dir == Out {
 		side = skStack
 	}
-	if s.key[side] != *k || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex {
+	if !s.key[side].eq(k) || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex {
 		sh.mu.Unlock()
 		return Result{}, false
 	}
@@ -356,7 +356,6 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, sh *shard, k *stateKey, pd *pde
 		}
 		if pd.flags&(thSYN|thACK) == thSYN && s.src.state >= tcpsFinWait2 && s.dst.state >= tcpsFinWait2 {
 			// A new SYN on a closed connection: purge, then the rules.
-			s.dead = true
 			sh.mu.Unlock()
 			f.removeState(s)
 			return Result{}, false
@@ -377,11 +376,11 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, sh *shard, k *stateKey, pd *pde
 			est = true
 		}
 		if tr != trackLoose {
-			s.last = now
+			s.last = uint32(now)
 		}
 	case header.ProtoICMP, header.ProtoICMPv6:
 		s.timeout = tmICMPError
-		s.last = now
+		s.last = uint32(now)
 	default:
 		src, dst := &s.src, &s.dst
 		if !fromSrc {
@@ -393,7 +392,7 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, sh *shard, k *stateKey, pd *pde
 		if dst.state == udpSingle {
 			dst.state = udpMultiple
 		}
-		s.last = now
+		s.last = uint32(now)
 		single, multiple := uint8(tmOtherSingle), uint8(tmOtherMultiple)
 		if pd.proto == header.ProtoUDP {
 			single, multiple = tmUDPSingle, tmUDPMultiple

@@ -105,7 +105,7 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, pd *pde
 		f.limits[limMaxStates].Add(1)
 		return pfresMaxStates, packet.DropStateLimit
 	}
-	s := &state{rule: r, anchor: am, dir: pd.dir, ifindex: -1, creation: now, last: now,
+	s := &state{rule: r, anchor: am, dir: pd.dir, ifindex: -1, creation: uint32(now), last: uint32(now),
 		tag: tag, log: r.log, opts: r.r.AllowOpts, sloppy: r.sloppy}
 	if r.ifBound { // pfconf applied set state-policy
 		s.ifindex = int32(pd.ifindex)
@@ -188,7 +188,7 @@ func (f *Filter) removeState(s *state) {
 		r.bytes[d0].Add(by[0])
 		r.bytes[d1].Add(by[1])
 	}
-	f.srcRelease(s, s.last)
+	f.srcRelease(s, int64(s.last))
 }
 
 // trackSloppy is pf_tcp_track_sloppy: flags alone drive the states.
@@ -238,7 +238,7 @@ func (f *Filter) Purge(now int64) int {
 	count := f.states.count.Load()
 	var dead []*state
 	f.states.each(func(s *state) {
-		if s.dead || now >= rs.expiresAt(s.rule, s.timeout, s.last, count) {
+		if s.dead || now >= rs.expiresAt(s.rule, s.timeout, int64(s.last), count) {
 			dead = append(dead, s)
 		}
 	})

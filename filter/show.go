@@ -210,9 +210,9 @@ func (f *Filter) StateLines(now int64) []StateLine {
 		var d strings.Builder
 		exp := int64(0)
 		if rs != nil {
-			exp = rs.expiresAt(s.rule, s.timeout, s.last, count) - now
+			exp = rs.expiresAt(s.rule, s.timeout, int64(s.last), count) - now
 		}
-		fmt.Fprintf(&d, "   age %s, expires in %s, %d:%d pkts, %d:%d bytes", hms(now-s.creation), hms(max(exp, 0)),
+		fmt.Fprintf(&d, "   age %s, expires in %s, %d:%d pkts, %d:%d bytes", hms(now-int64(s.creation)), hms(max(exp, 0)),
 			s.packets[0], s.packets[1], s.bytes[0], s.bytes[1])
 		if s.anchor != nil {
 			fmt.Fprintf(&d, ", anchor %d", s.anchor.nr)

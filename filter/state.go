@@ -2,6 +2,8 @@ package filter
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -35,6 +37,13 @@ func keyFor(dir Dir, af, proto uint8, src, dst netip.AddrPort) stateKey {
 	var k stateKey
 	k.set(dir, af, proto, &src, &dst)
 	return k
+}
+
+// eq reports whether k and o are the same key, comparing words (the
+// generic struct comparison calls memequal).
+func (k *stateKey) eq(o *stateKey) bool {
+	return k.a0l == o.a0l && k.a1l == o.a1l && k.a0h == o.a0h && k.a1h == o.a1h &&
+		k.p0 == o.p0 && k.p1 == o.p1 && k.proto == o.proto && k.af == o.af
 }
 
 func halves(a netip.Addr) (uint64, uint64) {
@@ -97,14 +106,6 @@ func (k *stateKey) port(i int) uint16 {
 
 func (k *stateKey) ap(i int) netip.AddrPort { return netip.AddrPortFrom(k.addr(i), k.port(i)) }
 
-// hash mixes the key for shard selection (the map hashes again).
-func (k *stateKey) hash() uint64 {
-	// The low words hold IPv4 addresses and the host part of IPv6 ones.
-	h := k.a0l ^ k.a1l<<1 ^ uint64(k.p0)<<32 ^ uint64(k.p1)<<16 ^ uint64(k.proto)
-	h *= 0x9e3779b97f4a7c15
-	return h >> 40
-}
-
 // peer is one side of a state (pf_state_peer).
 type peer struct {
 	seqlo  uint32
@@ -120,6 +121,7 @@ type peer struct {
 // one lock for lookup and tracking).
 type state struct {
 	key    [2]stateKey // wire, stack
+	next   [2]*state   // the chains of the keys' hashes, guarded by their shards
 	src    peer        // the side that created the state
 	dst    peer
 	rule   *rule
@@ -127,8 +129,8 @@ type state struct {
 	sn     *srcNode
 
 	id       uint64
-	creation int64
-	last     int64 // last packet (pf's expire)
+	creation uint32 // seconds, as the caller's clock gives them
+	last     uint32 // last packet (pf's expire)
 	packets  [2]uint64
 	bytes    [2]uint64
 
@@ -175,34 +177,66 @@ const numShards = 256
 
 type shard struct {
 	mu sync.Mutex
-	m  map[stateKey]*state
-	_  [40]byte // keep shards on their own cache lines
+	// m maps a key's 64-bit hash to the first state of its chain; states
+	// whose keys share a hash are linked through state.next.
+	m map[uint64]*state
+	_ [48]byte // keep shards on their own cache lines
 }
 
 // stateTable is the sharded state table: each state is reachable from its
 // wire key and, when translated, its stack key.
 type stateTable struct {
 	shards [numShards]shard
+	seed   uint64 // keys the hash, so that chains cannot be aimed at
 	count  atomic.Int64
 	nextID atomic.Uint64
 }
 
 func newStateTable() *stateTable {
-	t := &stateTable{}
+	t := &stateTable{seed: rand.Uint64()}
 	for i := range t.shards {
-		t.shards[i].m = make(map[stateKey]*state)
+		t.shards[i].m = make(map[uint64]*state)
 	}
 	return t
 }
 
-func (t *stateTable) shardOf(k *stateKey) *shard { return &t.shards[k.hash()%numShards] }
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a^0xa0761d6478bd642f, b^0xe7037ed1a0b428db)
+	return hi ^ lo
+}
 
-func shardIndex(k *stateKey) int { return int(k.hash() % numShards) }
+// hash64 is the seeded hash of k (wyhash's mixing).
+func (t *stateTable) hash64(k *stateKey) uint64 {
+	h := mix(t.seed^k.a0h, k.a0l)
+	h = mix(h^k.a1h, k.a1l)
+	return mix(h, uint64(k.p0)<<48|uint64(k.p1)<<32|uint64(k.proto)<<8|uint64(k.af))
+}
+
+func (t *stateTable) shardOf(k *stateKey) *shard { return &t.shards[t.hash64(k)%numShards] }
+
+// link returns which of s's keys puts it in the chain of hash h.
+func (t *stateTable) link(s *state, h uint64) int {
+	if t.hash64(&s.key[0]) == h {
+		return 0
+	}
+	return 1
+}
+
+// findLocked returns the state with key k (hash h) in sh, or nil.
+func (t *stateTable) findLocked(sh *shard, k *stateKey, h uint64) *state {
+	for s := sh.m[h]; s != nil; {
+		if s.key[0].eq(k) || s.key[1].eq(k) {
+			return s
+		}
+		s = s.next[t.link(s, h)]
+	}
+	return nil
+}
 
 // lockKeys locks the shards of a state's two keys, lower index first so
 // that two inserters cannot deadlock, and returns them.
 func (t *stateTable) lockKeys(s *state) (a, b *shard) {
-	i, j := shardIndex(&s.key[0]), shardIndex(&s.key[1])
+	i, j := t.hash64(&s.key[0])%numShards, t.hash64(&s.key[1])%numShards
 	a, b = &t.shards[i], &t.shards[j]
 	switch {
 	case i == j:
@@ -220,23 +254,25 @@ func (t *stateTable) lockKeys(s *state) (a, b *shard) {
 // acquire returns the state holding key k with the lock of its wire
 // key's shard held (the caller unlocks sh), or nil. It does not allocate.
 func (t *stateTable) acquire(k *stateKey) (s *state, sh *shard) {
-	sh = t.shardOf(k)
+	h := t.hash64(k)
+	sh = &t.shards[h%numShards]
 	sh.mu.Lock()
-	s = sh.m[*k]
+	s = t.findLocked(sh, k, h)
 	if s == nil {
 		sh.mu.Unlock()
 		return nil, nil
 	}
-	if s.key[skWire] == *k {
+	if s.key[skWire].eq(k) {
 		return s, sh
 	}
-	ws := t.shardOf(&s.key[skWire])
+	wh := t.hash64(&s.key[skWire])
+	ws := &t.shards[wh%numShards]
 	if ws == sh {
 		return s, sh
 	}
 	sh.mu.Unlock()
 	ws.mu.Lock()
-	if ws.m[s.key[skWire]] != s {
+	if t.findLocked(ws, &s.key[skWire], wh) != s {
 		ws.mu.Unlock()
 		return nil, nil
 	}
@@ -245,34 +281,74 @@ func (t *stateTable) acquire(k *stateKey) (s *state, sh *shard) {
 
 // has reports whether any state holds k (NAT's collision test).
 func (t *stateTable) has(k *stateKey) bool {
-	sh := t.shardOf(k)
+	h := t.hash64(k)
+	sh := &t.shards[h%numShards]
 	sh.mu.Lock()
-	_, ok := sh.m[*k]
+	s := t.findLocked(sh, k, h)
 	sh.mu.Unlock()
-	return ok
+	return s != nil
 }
 
 // insert adds s under its keys. When a key is taken it fails and returns
 // the state holding it, which the caller may recycle (closed TCP) and
-// retry.
+// retry. Two different keys of one state with the same 64-bit hash are
+// refused (conflict nil): the chains could not tell them apart.
 func (t *stateTable) insert(s *state) (ok bool, conflict *state) {
+	h0, h1 := t.hash64(&s.key[0]), t.hash64(&s.key[1])
+	same := s.key[0] == s.key[1]
+	if !same && h0 == h1 {
+		return false, nil
+	}
 	a, b := t.lockKeys(s)
 	defer unlockPair(a, b)
-	if o := a.m[s.key[0]]; o != nil {
+	if o := t.findLocked(a, &s.key[0], h0); o != nil {
 		return false, o
 	}
-	if o := b.m[s.key[1]]; o != nil && s.key[1] != s.key[0] {
-		return false, o
+	if !same {
+		if o := t.findLocked(b, &s.key[1], h1); o != nil {
+			return false, o
+		}
 	}
-	a.m[s.key[0]] = s
-	b.m[s.key[1]] = s
+	s.next[0] = a.m[h0]
+	a.m[h0] = s
+	if !same {
+		s.next[1] = b.m[h1]
+		b.m[h1] = s
+	}
 	t.count.Add(1)
 	return true, nil
+}
+
+// unlinkLocked takes s out of the chain of hash h in sh through its link
+// i, reporting whether it was there.
+func (t *stateTable) unlinkLocked(sh *shard, s *state, h uint64, i int) bool {
+	var prev *state
+	for c := sh.m[h]; c != nil; {
+		ci := t.link(c, h)
+		if c == s {
+			if prev == nil {
+				if s.next[i] == nil {
+					delete(sh.m, h)
+				} else {
+					sh.m[h] = s.next[i]
+				}
+			} else {
+				prev.next[t.link(prev, h)] = s.next[i]
+			}
+			s.next[i] = nil
+			return true
+		}
+		prev, c = c, c.next[ci]
+	}
+	return false
 }
 
 // recyclable reports whether o may give its keys to a new state: a TCP
 // state whose sides both reached FIN_WAIT_2 (pf_state_key_attach).
 func (t *stateTable) recyclable(o *state) bool {
+	if o == nil {
+		return false
+	}
 	sh := t.shardOf(&o.key[skWire])
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -283,10 +359,10 @@ func (t *stateTable) recyclable(o *state) bool {
 // and returns its counters.
 func (t *stateTable) remove(s *state) (found bool, packets, bytes [2]uint64) {
 	a, b := t.lockKeys(s)
-	for i, sh := range [2]*shard{a, b} {
-		if cur, ok := sh.m[s.key[i]]; ok && cur == s {
-			delete(sh.m, s.key[i])
-			found = true
+	if !s.dead {
+		found = t.unlinkLocked(a, s, t.hash64(&s.key[0]), 0)
+		if s.key[1] != s.key[0] {
+			found = t.unlinkLocked(b, s, t.hash64(&s.key[1]), 1) || found
 		}
 	}
 	if found {
@@ -313,9 +389,14 @@ func (t *stateTable) each(fn func(s *state)) {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
-		for k, s := range sh.m {
-			if k == s.key[skWire] {
-				fn(s)
+		for h, s := range sh.m {
+			for s != nil {
+				li := t.link(s, h)
+				next := s.next[li]
+				if li == skWire {
+					fn(s)
+				}
+				s = next
 			}
 		}
 		sh.mu.Unlock()
