@@ -181,3 +181,38 @@ func TestReplayPflog(t *testing.T) {
 		t.Errorf("pflog file holds %d bytes, want a header and one logged packet", len(b))
 	}
 }
+
+// TestCheckExplainsSeedAnchors checks that hostnet check says where the
+// seed's per-VM rules, as literally written, differ from their intent.
+func TestCheckExplainsSeedAnchors(t *testing.T) {
+	code, out, stderr := runCmd(t, "check", "-f", filepath.Join("..", "..", "examples", "seed"))
+	if code != 0 {
+		t.Fatalf("check exited %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"pf.vm/web01.conf:6: warning: tap3 is not an interface or group of this configuration: the rule matches nothing (the VMs' taps: web01 tap0, db01 tap1)",
+		"pf.vm/db01.conf:5: warning: tap4 is not an interface",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check does not say %q:\n%s", want, out)
+		}
+	}
+	dir := writeFiles(t, map[string]string{
+		"vm.conf":          "switch \"lan\" {\n interface bridge0\n}\nvm \"web01\" {\n interface { switch \"lan\" }\n}\n",
+		"hostname.bridge0": "up\n",
+		"pf.conf":          "block all\nanchor \"vm/*\"\nload anchor \"vm/*\" from \"/etc/pf.vm/*.conf\"\n",
+		"pf.vm/web01.conf": "pass in on $vm_if proto tcp to ($vm_if) port 80\n",
+	})
+	code, out, stderr = runCmd(t, "check", "-f", dir)
+	if code != 0 {
+		t.Fatalf("check exited %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"pf.vm/web01.conf:1: warning: (tap0) has no address: the rule matches nothing",
+		"traffic to web01 crosses the bridge out on tap0: write pass out on tap0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check does not say %q:\n%s", want, out)
+		}
+	}
+}

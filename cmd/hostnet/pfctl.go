@@ -256,19 +256,69 @@ func checkPF(dir string, spec *config.Spec) (string, []string, error) {
 // rule matches nothing.
 func pfWarnings(dir string, pf *pfconf.Spec, spec *config.Spec) []string {
 	noAddr := map[string]bool{}
+	names := map[string]bool{}
 	for _, ifc := range spec.Interfaces {
+		names[ifc.Name] = true
+		for _, g := range dataplane.PFOptions(&config.Spec{Interfaces: []config.Interface{ifc}, Gateways: spec.Gateways}).Interfaces[0].Groups {
+			names[g] = true
+		}
 		if len(ifc.Inet) == 0 && len(ifc.Inet6) == 0 {
 			noAddr[ifc.Name] = true
 		}
 	}
+	names["all"], names["any"], names["egress"], names["lo"] = true, true, true, true
+	// The VMs' taps, for messages that name the tap a rule meant.
+	var taps []string
+	vmTap := map[string]string{} // tap -> vm
+	for _, vm := range spec.VMs {
+		for _, vi := range vm.Interfaces {
+			taps = append(taps, fmt.Sprintf("%s %s", vm.Name, vi.IfName))
+			vmTap[vi.IfName] = vm.Name
+		}
+	}
+	tapList := ""
+	if len(taps) > 0 {
+		tapList = " (the VMs' taps: " + strings.Join(taps, ", ") + ")"
+	}
 	var warns []string
 	check := func(rs *pfconf.Ruleset) {
-		for _, r := range rs.Rules {
+		seen := map[string]bool{}
+		warn := func(r *pfconf.Rule, format string, args ...any) {
+			f := strings.TrimPrefix(r.File, filepath.Clean(dir)+"/")
+			w := fmt.Sprintf("%s:%d: warning: ", f, r.Line) + fmt.Sprintf(format, args...)
+			if !seen[w] {
+				seen[w] = true
+				warns = append(warns, w)
+			}
+		}
+		hint := func(name string) string {
+			if strings.HasPrefix(name, "tap") {
+				return tapList
+			}
+			return ""
+		}
+		for i := range rs.Rules {
+			r := &rs.Rules[i]
+			if r.Interface != "" && !names[r.Interface] {
+				warn(r, "%s is not an interface or group of this configuration: the rule matches nothing%s", r.Interface, hint(r.Interface))
+			}
 			for _, a := range []pfconf.Addr{r.Src.Addr, r.Dst.Addr} {
-				if a.Type == pfconf.AddrDynamic && noAddr[a.Name] {
-					f := strings.TrimPrefix(r.File, filepath.Clean(dir)+"/")
-					warns = append(warns, fmt.Sprintf("%s:%d: warning: (%s) has no address: the rule matches nothing", f, r.Line, a.Name))
+				if a.Type != pfconf.AddrDynamic {
+					continue
 				}
+				switch {
+				case a.Name == r.Interface && !names[a.Name]:
+					// Said above.
+				case !names[a.Name]:
+					warn(r, "(%s) names no interface of this configuration: the rule matches nothing%s", a.Name, hint(a.Name))
+				case noAddr[a.Name]:
+					warn(r, "(%s) has no address: the rule matches nothing", a.Name)
+				}
+			}
+			// A pass in on a VM's tap sees what the VM sends. What the
+			// bridge forwards to the VM leaves by its tap: out on it.
+			if vm, ok := vmTap[r.Interface]; ok && r.Action == pfconf.Pass && r.Dir == pfconf.In && r.Dst.Addr.Type == pfconf.AddrDynamic && r.Dst.Addr.Name == r.Interface {
+				warn(r, "pass in on %s ... to (%s) is for traffic %s sends to itself; traffic to %s crosses the bridge out on %s: write pass out on %s", r.Interface, r.Interface, vm, vm, r.Interface, r.Interface)
 			}
 		}
 	}
