@@ -213,7 +213,7 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 		return false
 	}
 	if !dec.Host {
-		if pass, taken := d.pfTest(w, filter.Out, out, p); !pass {
+		if pass, taken := d.pfTestBack(w, filter.Out, out, b.members[dec.In], p); !pass {
 			// XXX pf out keeps a fragment it holds for reassembly
 			// (only when pf in was skipped): the rest of a flood
 			// then goes without it.

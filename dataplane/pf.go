@@ -121,6 +121,13 @@ func (d *Dataplane) Filter() *filter.Filter { return d.pf }
 // took it (a fragment held for reassembly). A `block return` answer is
 // sent back out of ifc, unfiltered. pfTest borrows p unless it took it.
 func (d *Dataplane) pfTest(w *worker, dir filter.Dir, ifc *Interface, p *packet.Packet) (pass, taken bool) {
+	return d.pfTestBack(w, dir, ifc, ifc, p)
+}
+
+// pfTestBack is pfTest with the interface a `block return` answer goes
+// back out of: toward the sender, the receiving member for a bridged
+// packet pf blocks out on its destination.
+func (d *Dataplane) pfTestBack(w *worker, dir filter.Dir, ifc, back *Interface, p *packet.Packet) (pass, taken bool) {
 	if d.pf == nil || p.Meta.NTags != 0 || (p.Meta.EtherType != header.EtherTypeIPv4 && p.Meta.EtherType != header.EtherTypeIPv6) {
 		return true, false
 	}
@@ -133,13 +140,13 @@ func (d *Dataplane) pfTest(w *worker, dir filter.Dir, ifc *Interface, p *packet.
 	}
 	ifc.Counters.Drop(r.Reason)
 	if r.Reply {
-		d.sendReply(w, ifc, p)
+		d.sendReply(w, back, p)
 	}
 	return false, false
 }
 
-// sendReply sends pf's answer in w.reply (an IP packet) back out of ifc
-// to the sender of p, with an Ethernet header: from ifc's own MAC for an
+// sendReply sends pf's answer in w.reply (an IP packet) out of ifc to
+// the sender of p, with an Ethernet header: from ifc's own MAC for an
 // interface of the host's stack, else from the address p was sent to.
 func (d *Dataplane) sendReply(w *worker, ifc *Interface, p *packet.Packet) {
 	r := w.reply
@@ -181,14 +188,14 @@ func (s stackFilter) Out(ifindex int, p *packet.Packet) packet.Verdict {
 	if d.pf == nil || ifindex < 0 || ifindex >= len(d.ifs) {
 		return packet.Pass
 	}
-	ifc := d.ifs[ifindex]
-	r := d.pf.Test(filter.Out, ifindex, p, d.stack.clock.Load()/1e9)
-	if r.Verdict == packet.Pass {
-		return packet.Pass
+	w := d.spareWorker(d.stack.clock.Load())
+	defer d.spare.Put(w)
+	r := d.pf.TestReply(filter.Out, ifindex, p, w.reply, int64(w.sec))
+	if r.Verdict == packet.Drop && r.Reply && int(p.InPort) < len(d.ifs) {
+		// The answer goes back the way the packet came: out of the
+		// stack interface it was received on (stackInput set InPort),
+		// whose MAC the sender knows. The stack counts the drop.
+		d.sendReply(w, d.ifs[p.InPort], p)
 	}
-	// XXX a fragment pf out would hold (set reassemble on a packet the
-	// stack forwards unreassembled) is dropped here, since l3 keeps
-	// ownership of what it filters; pf in reassembles first anyway.
-	ifc.Counters.Drop(r.Reason)
-	return packet.Drop
+	return r.Verdict
 }

@@ -86,6 +86,9 @@ func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) bool
 		ifc.Counters.Drop(packet.DropUnclaimed)
 		return false
 	}
+	// The packet is received on the stack's interface (vether0 for a
+	// frame the bridge delivered), as received-on and pf's answers see it.
+	p.InPort = ifc.Index
 	// IP input: pf in on the interface the stack receives on.
 	if pass, taken := d.pfTest(w, filter.In, ifc, p); !pass {
 		return taken

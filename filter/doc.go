@@ -82,10 +82,10 @@
 //
 // Test is safe for concurrent use. The ruleset is an atomic.Pointer
 // swapped by Load; the state table is 256 shards chosen by a seeded
-// 64-bit hash of the key, each a map from hash to a chain of states
-// behind a mutex; a state's mutable fields are guarded by the shard of
-// its wire key, so an untranslated packet takes one lock. A state costs
-// about 254 bytes with both NAT keys (BenchmarkStateMemory). A packet that
+// 64-bit hash of the key, each an open-addressed table of (hash, state)
+// slots behind a mutex; a state's mutable fields are guarded by the shard
+// of its wire key, so an untranslated packet takes one lock. A state costs
+// about 238 bytes with both NAT keys (BenchmarkStateMemory). A packet that
 // hits a state, and one that misses and is decided by the rules without
 // creating state, do not allocate (TestNoAllocs); creating a state does.
 //

@@ -300,8 +300,8 @@ func (f *Filter) TestReply(dir Dir, ifindex int, p *packet.Packet, reply *packet
 	} else if !pd.frag || pd.proto != header.ProtoTCP && pd.proto != header.ProtoUDP {
 		var k stateKey
 		k.setFromHeader(dir, pd, p.Bytes()[m.L3:])
-		if s, sh := f.states.acquire(&k); s != nil {
-			if res, ok := f.stateHit(rs, s, sh, &k, pd, p, now); ok {
+		if s, ki, sh := f.states.acquire(&k); s != nil {
+			if res, ok := f.stateHit(rs, s, ki, sh, pd, p, now); ok {
 				return res
 			}
 		}
@@ -326,16 +326,18 @@ func (f *Filter) drop(reason int, dr packet.DropReason) Result {
 	return Result{Verdict: packet.Drop, Reason: dr}
 }
 
-// stateHit handles a packet whose key matched state s, called with sh,
-// the lock guarding s, held; it unlocks it. ok is false when the state
-// does not apply after all (wrong side, if-bound elsewhere, dead, or a
-// SYN on a closed TCP state, which is purged) and the rules must decide.
-func (f *Filter) stateHit(rs *Ruleset, s *state, sh *shard, k *stateKey, pd *pdesc, p *packet.Packet, now int64) (Result, bool) {
+// stateHit handles a packet whose key matched key ki of state s, called
+// with sh, the lock guarding s, held; it unlocks it. ok is false when the
+// state does not apply after all (wrong side, if-bound elsewhere, dead, or
+// a SYN on a closed TCP state, which is purged) and the rules must decide.
+func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p *packet.Packet, now int64) (Result, bool) {
 	side := skWire
 	if pd.dir == Out {
 		side = skStack
 	}
-	if !s.key[side].eq(k) || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex {
+	// The key of pd's side must be the one that matched; both did if the
+	// state is untranslated.
+	if s.xlat && ki != side || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex {
 		sh.mu.Unlock()
 		return Result{}, false
 	}
@@ -361,7 +363,8 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, sh *shard, k *stateKey, pd *pde
 			return Result{}, false
 		}
 		m := &p.Meta
-		seg := parseSeg(header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4))
+		var seg tcpSeg
+		seg.parse(header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4))
 		var tr trackResult
 		if s.sloppy {
 			tr = trackSloppy(s, &seg, fromSrc)
@@ -417,7 +420,7 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, sh *shard, k *stateKey, pd *pde
 		r.Log = f.logState(s, pd, p, actDrop, pfresIPOption, now)
 		return r, true
 	}
-	if s.translated() {
+	if s.xlat {
 		f.translateState(s, pd, p)
 	}
 	if s.tag != 0 {
@@ -464,7 +467,7 @@ func (f *Filter) testStateICMPError(rs *Ruleset, pd *pdesc, p *packet.Packet, no
 		idir = In
 	}
 	k := keyFor(idir, pd.af, in.Flow.Proto, in.Flow.Src, in.Flow.Dst)
-	s, sh := f.states.acquire(&k)
+	s, _, sh := f.states.acquire(&k)
 	if s == nil {
 		return Result{}, false
 	}

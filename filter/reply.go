@@ -23,13 +23,14 @@ func (f *Filter) buildReply(r *rule, pd *pdesc, p *packet.Packet, reply *packet.
 		return false
 	}
 	mode := r.r.Return
-	if pd.proto == header.ProtoTCP && mode != pfconf.ReturnICMP {
-		if pd.flags&thRST == 0 && tcpChecksumOK(pd, p) {
-			return buildRST(r, pd, p, reply)
-		}
-		if mode == pfconf.ReturnRST {
+	if pd.proto == header.ProtoTCP && mode != pfconf.ReturnICMP && pd.flags&thRST == 0 {
+		// A segment with a bad checksum gets nothing, not even the
+		// ICMP answer (PF.md 0.8): pf_test_rule's RST branch checks the
+		// checksum and does not fall through.
+		if !tcpChecksumOK(pd, p) {
 			return false
 		}
+		return buildRST(r, pd, p, reply)
 	}
 	if mode == pfconf.ReturnRST {
 		return false
@@ -149,7 +150,7 @@ func (f *Filter) buildUnreach(r *rule, pd *pdesc, p *packet.Packet, reply *packe
 		orig = orig[:pd.iplen]
 	}
 	dst := pd.osrc.Addr()
-	src := f.replySource(pd)
+	src := f.replySource(pd, int(p.InPort))
 	reply.Reset()
 	if pd.af == 4 {
 		q := header.IPv4(orig).HeaderLen() + 8
@@ -181,7 +182,7 @@ func (f *Filter) buildUnreach(r *rule, pd *pdesc, p *packet.Packet, reply *packe
 	return true
 }
 
-func (f *Filter) replySource(pd *pdesc) netip.Addr {
+func (f *Filter) replySource(pd *pdesc, inport int) netip.Addr {
 	dst := pd.odst.Addr()
 	rs := f.rs.Load()
 	if rs != nil {
@@ -191,12 +192,27 @@ func (f *Filter) replySource(pd *pdesc) netip.Addr {
 			}
 		}
 	}
-	if pd.ife != nil {
-		for _, a := range pd.ife.Addrs {
+	// As icmp_reflect: an address of the interface the packet was
+	// received on (the way back to its sender), else of the interface pf
+	// blocked it on.
+	pick := func(e *ifEntry) (netip.Addr, bool) {
+		if e == nil {
+			return netip.Addr{}, false
+		}
+		for _, a := range e.Addrs {
 			if a.Addr().Is4() == dst.Is4() && !(a.Addr().Is6() && a.Addr().IsLinkLocalUnicast()) {
-				return a.Addr()
+				return a.Addr(), true
 			}
 		}
+		return netip.Addr{}, false
+	}
+	if rs != nil {
+		if a, ok := pick(rs.ifs.Load().entry(inport)); ok {
+			return a
+		}
+	}
+	if a, ok := pick(pd.ife); ok {
+		return a
 	}
 	return dst
 }

@@ -68,7 +68,8 @@ func (k *stateKey) setFromHeader(dir Dir, pd *pdesc, ip []byte) {
 	if dir != In {
 		sh, sl, dh, dl, sp, dp = dh, dl, sh, sl, dp, sp
 	}
-	*k = stateKey{a0h: sh, a0l: sl, a1h: dh, a1l: dl, p0: sp, p1: dp, proto: pd.proto, af: pd.af}
+	k.a0h, k.a0l, k.a1h, k.a1l = sh, sl, dh, dl
+	k.p0, k.p1, k.proto, k.af = sp, dp, pd.proto, pd.af
 }
 
 // set fills k in place from addresses and ports.
@@ -118,30 +119,33 @@ type peer struct {
 // state is one pf state. Its keys, rule pointers, direction and
 // interface never change after insertion; the rest is guarded by the lock
 // of the shard that holds its wire key (so an untranslated packet takes
-// one lock for lookup and tracking).
+// one lock for lookup and tracking). The fields a packet of an
+// untranslated state reads and writes (peers, clock, flags, counters,
+// wire key) come first, so that a hit touches two cache lines; the
+// struct is 192 bytes, a size class of its own.
 type state struct {
-	key    [2]stateKey // wire, stack
-	next   [2]*state   // the chains of the keys' hashes, guarded by their shards
-	src    peer        // the side that created the state
-	dst    peer
-	rule   *rule
-	anchor *rule
-	sn     *srcNode
-
-	id       uint64
-	creation uint32 // seconds, as the caller's clock gives them
-	last     uint32 // last packet (pf's expire)
+	src     peer // the side that created the state
+	dst     peer
+	last    uint32 // last packet (pf's expire)
+	ifindex int32  // -1: floating
+	// creation is in seconds, as the caller's clock gives them.
+	creation uint32
+	tag      uint16
+	dir      Dir
+	timeout  uint8
+	log      pfconf.LogFlags
+	opts     bool // allow-opts
+	dead     bool
+	sloppy   bool
+	xlat     bool // the keys differ (translated), set by insert
 	packets  [2]uint64
 	bytes    [2]uint64
 
-	ifindex int32 // -1: floating
-	dir     Dir
-	timeout uint8
-	tag     uint16
-	log     pfconf.LogFlags
-	opts    bool // allow-opts
-	dead    bool
-	sloppy  bool
+	key    [2]stateKey // wire, stack
+	rule   *rule
+	anchor *rule
+	sn     *srcNode
+	id     uint64
 }
 
 func (s *state) translated() bool { return s.key[skWire] != s.key[skStack] }
@@ -175,29 +179,36 @@ var udpStateNames = [...]string{"NO_TRAFFIC", "SINGLE", "MULTIPLE"}
 
 const numShards = 256
 
+// slot is one entry of a shard's table: a state reachable through the
+// key whose hash is h. A state has one slot per distinct key.
+type slot struct {
+	h uint64
+	s *state // nil: empty
+}
+
+// shard is one lock and an open-addressed table (linear probing, no
+// tombstones: removal shifts the run back). A probe compares the stored
+// hashes and dereferences only a state whose hash is the key's, so a hit
+// costs the probe's cache line and the state's.
 type shard struct {
-	mu sync.Mutex
-	// m maps a key's 64-bit hash to the first state of its chain; states
-	// whose keys share a hash are linked through state.next.
-	m map[uint64]*state
-	_ [48]byte // keep shards on their own cache lines
+	mu    sync.Mutex
+	slots []slot // a power of two long, or empty; at most 7/8 full
+	n     int
+	_     [24]byte // keep shards on their own cache lines
 }
 
 // stateTable is the sharded state table: each state is reachable from its
-// wire key and, when translated, its stack key.
+// wire key and, when translated, its stack key. The low 8 bits of a key's
+// hash pick the shard, the bits above them the home slot in it.
 type stateTable struct {
 	shards [numShards]shard
-	seed   uint64 // keys the hash, so that chains cannot be aimed at
+	seed   uint64 // keys the hash, so that probe runs cannot be aimed at
 	count  atomic.Int64
 	nextID atomic.Uint64
 }
 
 func newStateTable() *stateTable {
-	t := &stateTable{seed: rand.Uint64()}
-	for i := range t.shards {
-		t.shards[i].m = make(map[uint64]*state)
-	}
-	return t
+	return &stateTable{seed: rand.Uint64()}
 }
 
 func mix(a, b uint64) uint64 {
@@ -214,23 +225,90 @@ func (t *stateTable) hash64(k *stateKey) uint64 {
 
 func (t *stateTable) shardOf(k *stateKey) *shard { return &t.shards[t.hash64(k)%numShards] }
 
-// link returns which of s's keys puts it in the chain of hash h.
-func (t *stateTable) link(s *state, h uint64) int {
-	if t.hash64(&s.key[0]) == h {
-		return 0
+// findLocked returns the state with key k (hash h) in sh and which of
+// its keys matched (skWire for an untranslated state), or nil.
+func (sh *shard) findLocked(k *stateKey, h uint64) (*state, int) {
+	mask := uint64(len(sh.slots) - 1)
+	if len(sh.slots) == 0 {
+		return nil, 0
 	}
-	return 1
+	for i := h >> 8 & mask; ; i = (i + 1) & mask {
+		e := &sh.slots[i]
+		if e.s == nil {
+			return nil, 0
+		}
+		if e.h == h {
+			if e.s.key[0].eq(k) {
+				return e.s, 0
+			}
+			if e.s.key[1].eq(k) {
+				return e.s, 1
+			}
+		}
+	}
 }
 
-// findLocked returns the state with key k (hash h) in sh, or nil.
-func (t *stateTable) findLocked(sh *shard, k *stateKey, h uint64) *state {
-	for s := sh.m[h]; s != nil; {
-		if s.key[0].eq(k) || s.key[1].eq(k) {
-			return s
+// addLocked puts s in sh under hash h, growing the table past 7/8 full.
+func (sh *shard) addLocked(s *state, h uint64) {
+	if n := len(sh.slots); (sh.n+1)*8 > n*7 {
+		old := sh.slots
+		sh.slots = make([]slot, max(16, 2*n))
+		for _, e := range old {
+			if e.s != nil {
+				sh.place(e)
+			}
 		}
-		s = s.next[t.link(s, h)]
 	}
-	return nil
+	sh.place(slot{h: h, s: s})
+	sh.n++
+}
+
+// place stores e in the first empty slot of its run.
+func (sh *shard) place(e slot) {
+	mask := uint64(len(sh.slots) - 1)
+	i := e.h >> 8 & mask
+	for sh.slots[i].s != nil {
+		i = (i + 1) & mask
+	}
+	sh.slots[i] = e
+}
+
+// removeLocked takes s's slot of hash h out of sh, reporting whether it
+// was there. The entries after it in the run move back to fill the hole
+// unless that would put them before their home slot.
+func (sh *shard) removeLocked(s *state, h uint64) bool {
+	if len(sh.slots) == 0 {
+		return false
+	}
+	mask := uint64(len(sh.slots) - 1)
+	i := h >> 8 & mask
+	for {
+		e := &sh.slots[i]
+		if e.s == nil {
+			return false
+		}
+		if e.s == s && e.h == h {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; sh.slots[j].s != nil; j = (j + 1) & mask {
+		home := sh.slots[j].h >> 8 & mask
+		// The entry at j stays if its home is cyclically in (i, j].
+		var stays bool
+		if i <= j {
+			stays = i < home && home <= j
+		} else {
+			stays = i < home || home <= j
+		}
+		if !stays {
+			sh.slots[i] = sh.slots[j]
+			i = j
+		}
+	}
+	sh.slots[i] = slot{}
+	sh.n--
+	return true
 }
 
 // lockKeys locks the shards of a state's two keys, lower index first so
@@ -251,32 +329,33 @@ func (t *stateTable) lockKeys(s *state) (a, b *shard) {
 	return a, b
 }
 
-// acquire returns the state holding key k with the lock of its wire
-// key's shard held (the caller unlocks sh), or nil. It does not allocate.
-func (t *stateTable) acquire(k *stateKey) (s *state, sh *shard) {
+// acquire returns the state holding key k, which of its keys matched
+// (skWire for an untranslated state), and sh, the lock of its wire key's
+// shard, held (the caller unlocks it); or nil. It does not allocate.
+func (t *stateTable) acquire(k *stateKey) (s *state, ki int, sh *shard) {
 	h := t.hash64(k)
 	sh = &t.shards[h%numShards]
 	sh.mu.Lock()
-	s = t.findLocked(sh, k, h)
+	s, ki = sh.findLocked(k, h)
 	if s == nil {
 		sh.mu.Unlock()
-		return nil, nil
+		return nil, 0, nil
 	}
-	if s.key[skWire].eq(k) {
-		return s, sh
+	if ki == skWire {
+		return s, ki, sh
 	}
 	wh := t.hash64(&s.key[skWire])
 	ws := &t.shards[wh%numShards]
 	if ws == sh {
-		return s, sh
+		return s, ki, sh
 	}
 	sh.mu.Unlock()
 	ws.mu.Lock()
-	if t.findLocked(ws, &s.key[skWire], wh) != s {
+	if o, _ := ws.findLocked(&s.key[skWire], wh); o != s {
 		ws.mu.Unlock()
-		return nil, nil
+		return nil, 0, nil
 	}
-	return s, ws
+	return s, ki, ws
 }
 
 // has reports whether any state holds k (NAT's collision test).
@@ -284,7 +363,7 @@ func (t *stateTable) has(k *stateKey) bool {
 	h := t.hash64(k)
 	sh := &t.shards[h%numShards]
 	sh.mu.Lock()
-	s := t.findLocked(sh, k, h)
+	s, _ := sh.findLocked(k, h)
 	sh.mu.Unlock()
 	return s != nil
 }
@@ -292,55 +371,30 @@ func (t *stateTable) has(k *stateKey) bool {
 // insert adds s under its keys. When a key is taken it fails and returns
 // the state holding it, which the caller may recycle (closed TCP) and
 // retry. Two different keys of one state with the same 64-bit hash are
-// refused (conflict nil): the chains could not tell them apart.
+// refused (conflict nil): their slots could not be told apart.
 func (t *stateTable) insert(s *state) (ok bool, conflict *state) {
 	h0, h1 := t.hash64(&s.key[0]), t.hash64(&s.key[1])
 	same := s.key[0] == s.key[1]
 	if !same && h0 == h1 {
 		return false, nil
 	}
+	s.xlat = !same
 	a, b := t.lockKeys(s)
 	defer unlockPair(a, b)
-	if o := t.findLocked(a, &s.key[0], h0); o != nil {
+	if o, _ := a.findLocked(&s.key[0], h0); o != nil {
 		return false, o
 	}
 	if !same {
-		if o := t.findLocked(b, &s.key[1], h1); o != nil {
+		if o, _ := b.findLocked(&s.key[1], h1); o != nil {
 			return false, o
 		}
 	}
-	s.next[0] = a.m[h0]
-	a.m[h0] = s
+	a.addLocked(s, h0)
 	if !same {
-		s.next[1] = b.m[h1]
-		b.m[h1] = s
+		b.addLocked(s, h1)
 	}
 	t.count.Add(1)
 	return true, nil
-}
-
-// unlinkLocked takes s out of the chain of hash h in sh through its link
-// i, reporting whether it was there.
-func (t *stateTable) unlinkLocked(sh *shard, s *state, h uint64, i int) bool {
-	var prev *state
-	for c := sh.m[h]; c != nil; {
-		ci := t.link(c, h)
-		if c == s {
-			if prev == nil {
-				if s.next[i] == nil {
-					delete(sh.m, h)
-				} else {
-					sh.m[h] = s.next[i]
-				}
-			} else {
-				prev.next[t.link(prev, h)] = s.next[i]
-			}
-			s.next[i] = nil
-			return true
-		}
-		prev, c = c, c.next[ci]
-	}
-	return false
 }
 
 // recyclable reports whether o may give its keys to a new state: a TCP
@@ -360,9 +414,9 @@ func (t *stateTable) recyclable(o *state) bool {
 func (t *stateTable) remove(s *state) (found bool, packets, bytes [2]uint64) {
 	a, b := t.lockKeys(s)
 	if !s.dead {
-		found = t.unlinkLocked(a, s, t.hash64(&s.key[0]), 0)
+		found = a.removeLocked(s, t.hash64(&s.key[0]))
 		if s.key[1] != s.key[0] {
-			found = t.unlinkLocked(b, s, t.hash64(&s.key[1]), 1) || found
+			found = b.removeLocked(s, t.hash64(&s.key[1])) || found
 		}
 	}
 	if found {
@@ -389,14 +443,9 @@ func (t *stateTable) each(fn func(s *state)) {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
-		for h, s := range sh.m {
-			for s != nil {
-				li := t.link(s, h)
-				next := s.next[li]
-				if li == skWire {
-					fn(s)
-				}
-				s = next
+		for _, e := range sh.slots {
+			if e.s != nil && (!e.s.xlat || t.hash64(&e.s.key[skWire]) == e.h) {
+				fn(e.s)
 			}
 		}
 		sh.mu.Unlock()

@@ -35,15 +35,25 @@ type tcpSeg struct {
 // parseSeg reads the segment of t (a TCP header with its options, from a
 // datagram whose TCP part is seglen bytes).
 func parseSeg(t header.TCP, seglen int) tcpSeg {
-	s := tcpSeg{seq: t.Seq(), ack: t.Ack(), win: t.Window(), flags: t.Flags()}
+	var s tcpSeg
+	s.parse(t, seglen)
+	return s
+}
+
+// parse is parseSeg in place, for the fast path: it stores the fields one
+// by one, so that trackTCP's loads of them are forwarded from those
+// stores (a struct built whole and copied is read back as wide loads
+// that the small stores cannot forward, a stall per packet).
+func (s *tcpSeg) parse(t header.TCP, seglen int) {
+	s.seq, s.ack, s.win, s.flags = t.Seq(), t.Ack(), t.Window(), t.Flags()
 	off := t.DataOffset()
+	s.plen, s.wscale = 0, 0
 	if seglen > off {
 		s.plen = uint32(seglen - off)
 	}
 	if s.flags&thSYN != 0 && off > header.TCPMinSize && off <= len(t) {
 		s.wscale = wscaleOption(t[header.TCPMinSize:off])
 	}
-	return s
 }
 
 // wscaleOption finds the window scale option (pf_get_wscale).

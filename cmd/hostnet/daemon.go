@@ -85,6 +85,13 @@ func (v portView) WriteBatch(pkts []*packet.Packet) (int, error) {
 // Close implements packet.Port: the daemon closes ports itself.
 func (v portView) Close() error { return nil }
 
+// VnetHdr reports whether the port takes super-frames and partial
+// checksums, so that the dataplane sends them whole.
+func (v portView) VnetHdr() bool {
+	x, ok := v.lp.port.(interface{ VnetHdr() bool })
+	return ok && x.VnetHdr()
+}
+
 // close closes the port once; a reader blocked on it returns.
 func (lp *livePort) close() error {
 	if lp.closed.Swap(true) {

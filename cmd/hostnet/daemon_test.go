@@ -396,7 +396,7 @@ func TestCLIAgainstDaemon(t *testing.T) {
 		}{
 			{"no such interface", []string{"ifconfig", "em9"}, "no such interface"},
 			{"addr of a tap", []string{"ifconfig", "tap0", "addr"}, "not a bridge"},
-			{"pfctl", []string{"pfctl-live"}, "pf is not running in this build yet"},
+			{"pfctl", []string{"pfctl-live"}, "no pf.conf in"},
 			{"tcpdump unknown if", []string{"tcpdump", "-i", "em9", "-c", "1"}, "no such interface"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

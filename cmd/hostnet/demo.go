@@ -33,16 +33,22 @@ import (
 // hostnet runs in a namespace of its own so that em0 and em1 are the
 // demo's veths and never a NIC of this machine.
 
-// demoNS are the namespaces of the demo, by role.
-var demoNS = struct{ host, lan, wan, web01, db01 string }{
-	"hn-demo-host", "hn-demo-lan", "hn-demo-wan", "hn-demo-web01", "hn-demo-db01",
+// demoNames are the namespaces of the demo, by role.
+type demoNames struct{ host, lan, wan, web01, db01 string }
+
+// namesFor returns the names of the demo's namespaces with prefix.
+func namesFor(prefix string) demoNames {
+	return demoNames{prefix + "-host", prefix + "-lan", prefix + "-wan", prefix + "-web01", prefix + "-db01"}
 }
+
+// all returns every name, hostnet's first.
+func (n demoNames) all() []string { return []string{n.host, n.lan, n.wan, n.web01, n.db01} }
 
 // demoTools maps each command the demo runs to its Debian package.
 var demoTools = []struct{ cmd, pkg string }{
 	{"ip", "iproute2"},
 	{"ping", "iputils-ping"},
-	{"dnsmasq", "dnsmasq"},
+	{"dnsmasq", "dnsmasq-base"},
 	{"busybox", "busybox"},
 	{"curl", "curl"},
 	{"nc", "netcat-openbsd"},
@@ -82,6 +88,7 @@ The tools it needs (ip, ping, dnsmasq, busybox udhcpc, curl, nc, python3)
 are installed with apt-get when missing.`, stderr)
 	dir := fs.String("f", "examples/seed", "configuration `DIR`ectory")
 	keep := fs.Bool("keep", false, "leave the topology and hostnet running")
+	prefix := fs.String("ns", "hn-demo", "`PREFIX` of the namespaces' names (PREFIX-host, PREFIX-web01, ...)")
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -113,7 +120,7 @@ are installed with apt-get when missing.`, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d := &demo{self: self, dir: abs, out: stdout, errw: stderr, ctx: ctx}
+	d := &demo{self: self, dir: abs, ns: namesFor(*prefix), out: stdout, errw: stderr, ctx: ctx}
 	if err := d.checkFree(); err != nil {
 		fmt.Fprintf(stderr, "hostnet demo: %v\n", err)
 		return 1
@@ -124,13 +131,13 @@ are installed with apt-get when missing.`, stderr)
 		return 0
 	}
 	d.cleanup()
-	if err != nil {
-		fmt.Fprintf(stderr, "hostnet demo: %v\n", err)
-		return 1
-	}
 	if ctx.Err() != nil {
 		fmt.Fprintf(stdout, "demo: interrupted; everything removed\n")
 		return 130
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hostnet demo: %v\n", err)
+		return 1
 	}
 	fmt.Fprintf(stdout, "demo: done; everything removed (namespaces, veths, taps, processes)\n")
 	return 0
@@ -166,6 +173,7 @@ func demoInstall(stdout, stderr io.Writer) error {
 // demo is one run of `hostnet demo`.
 type demo struct {
 	self, dir string
+	ns        demoNames
 	out, errw io.Writer
 	ctx       context.Context
 
@@ -198,21 +206,21 @@ func (p *demoProc) output() string {
 
 // checkFree refuses to run over a demo that is still there.
 func (d *demo) checkFree() error {
-	for _, ns := range []string{demoNS.host, demoNS.lan, demoNS.wan, demoNS.web01, demoNS.db01} {
+	for _, ns := range d.ns.all() {
 		if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil {
-			return fmt.Errorf("namespace %s exists: a demo started with -keep is still there; stop it first:\n%s", ns, stopCommands(""))
+			return fmt.Errorf("namespace %s exists: a demo started with -keep is still there; stop it first:\n%s", ns, stopCommands(d.ns, ""))
 		}
 	}
 	return nil
 }
 
 // stopCommands returns the shell commands that stop a kept demo.
-func stopCommands(pidFile string) string {
+func stopCommands(n demoNames, pidFile string) string {
 	var b strings.Builder
 	if pidFile != "" {
 		fmt.Fprintf(&b, "  kill $(cat %s)   # stops hostnet: its taps go\n", pidFile)
 	}
-	for _, ns := range []string{demoNS.lan, demoNS.wan, demoNS.web01, demoNS.db01, demoNS.host} {
+	for _, ns := range []string{n.lan, n.wan, n.web01, n.db01, n.host} {
 		fmt.Fprintf(&b, "  ip netns pids %s | xargs -r kill; ip netns del %s\n", ns, ns)
 	}
 	return b.String()
@@ -243,9 +251,22 @@ func (d *demo) must(ns string, args ...string) error {
 	return nil
 }
 
+// shellJoin joins args as a shell would read them back, quoting those
+// with characters the shell would expand or split.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n*?[]$'\"\\|&;<>(){}~#") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
 // cmdline is the shell form of args run in ns.
 func cmdline(ns string, args []string) string {
-	s := strings.Join(args, " ")
+	s := shellJoin(args)
 	if ns != "" {
 		s = "ip netns exec " + ns + " " + s
 	}
@@ -305,6 +326,10 @@ func (p *demoProc) stop() {
 	}
 }
 
+// disableIPv6 turns IPv6 off in the namespace it runs in, so that the only
+// traffic is the demo's (/proc/sys/net is the reader's namespace's).
+const disableIPv6 = "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"
+
 // addNS makes a namespace with lo up and IPv6 off.
 func (d *demo) addNS(ns string) error {
 	if err := d.must("", "ip", "netns", "add", ns); err != nil {
@@ -314,7 +339,7 @@ func (d *demo) addNS(ns string) error {
 	if err := d.must(ns, "ip", "link", "set", "lo", "up"); err != nil {
 		return err
 	}
-	return d.must(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	return d.must(ns, "sh", "-c", disableIPv6)
 }
 
 // run builds the topology, starts hostnet and the servers, and runs the
@@ -325,33 +350,32 @@ func (d *demo) run() error {
 		return err
 	}
 	d.socket = filepath.Join(d.tmp, "hostnet.sock")
-	fmt.Fprintf(d.out, "demo: building the seed's topology (namespaces %s, %s, %s, %s, %s)\n",
-		demoNS.host, demoNS.lan, demoNS.wan, demoNS.web01, demoNS.db01)
-	for _, ns := range []string{demoNS.host, demoNS.lan, demoNS.wan, demoNS.web01, demoNS.db01} {
+	fmt.Fprintf(d.out, "demo: building the seed's topology (namespaces %s)\n", strings.Join(d.ns.all(), ", "))
+	for _, ns := range d.ns.all() {
 		if err := d.addNS(ns); err != nil {
 			return err
 		}
 	}
 	for _, c := range [][]string{
-		{"", "ip", "link", "add", "em1", "netns", demoNS.host, "type", "veth", "peer", "name", "eth0", "netns", demoNS.lan},
-		{"", "ip", "link", "add", "em0", "netns", demoNS.host, "type", "veth", "peer", "name", "eth0", "netns", demoNS.wan},
-		{demoNS.host, "ip", "link", "set", "em0", "up"},
-		{demoNS.host, "ip", "link", "set", "em1", "up"},
-		{demoNS.lan, "ip", "addr", "add", "10.10.0.2/24", "dev", "eth0"},
-		{demoNS.lan, "ip", "link", "set", "eth0", "up"},
-		{demoNS.wan, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"},
-		{demoNS.wan, "ip", "link", "set", "eth0", "up"},
-		{demoNS.wan, "ip", "route", "add", "10.50.0.0/24", "via", "192.0.2.1"},
+		{"", "ip", "link", "add", "em1", "netns", d.ns.host, "type", "veth", "peer", "name", "eth0", "netns", d.ns.lan},
+		{"", "ip", "link", "add", "em0", "netns", d.ns.host, "type", "veth", "peer", "name", "eth0", "netns", d.ns.wan},
+		{d.ns.host, "ip", "link", "set", "em0", "up"},
+		{d.ns.host, "ip", "link", "set", "em1", "up"},
+		{d.ns.lan, "ip", "addr", "add", "10.10.0.2/24", "dev", "eth0"},
+		{d.ns.lan, "ip", "link", "set", "eth0", "up"},
+		{d.ns.wan, "ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"},
+		{d.ns.wan, "ip", "link", "set", "eth0", "up"},
+		{d.ns.wan, "ip", "route", "add", "10.50.0.0/24", "via", "192.0.2.1"},
 	} {
 		if err := d.must(c[0], c[1:]...); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(d.out, "demo: em0 (WAN host 192.0.2.2 beyond it) and em1 (LAN host 10.10.0.2 beyond it) are veth pairs in %s\n", demoNS.host)
+	fmt.Fprintf(d.out, "demo: em0 (WAN host 192.0.2.2 beyond it) and em1 (LAN host 10.10.0.2 beyond it) are veth pairs in %s\n", d.ns.host)
 
 	// hostnet itself.
 	pidFile := filepath.Join(d.tmp, "hostnet.pid")
-	d.daemon, err = d.start(demoNS.host, "hostnet run", d.self, "run", "-f", d.dir, "-socket", d.socket, "-pid", pidFile)
+	d.daemon, err = d.start(d.ns.host, "hostnet run", d.self, "run", "-f", d.dir, "-socket", d.socket, "-pid", pidFile)
 	if err != nil {
 		return err
 	}
@@ -368,12 +392,12 @@ func (d *demo) run() error {
 			continue
 		}
 		p := vm.Interfaces[0]
-		ns := map[string]string{"web01": demoNS.web01, "db01": demoNS.db01}[vm.Name]
+		ns := map[string]string{"web01": d.ns.web01, "db01": d.ns.db01}[vm.Name]
 		if ns == "" || !p.Port {
 			continue
 		}
 		for _, c := range [][]string{
-			{demoNS.host, "ip", "link", "set", p.Tap, "netns", ns},
+			{d.ns.host, "ip", "link", "set", p.Tap, "netns", ns},
 			{ns, "ip", "link", "set", p.Tap, "address", p.LLAddr},
 			{ns, "ip", "link", "set", p.Tap, "up"},
 		} {
@@ -392,10 +416,10 @@ func (d *demo) run() error {
 	if d.tap01 == "" || d.tap02 == "" {
 		return fmt.Errorf("%s/vm.conf: the demo needs VMs web01 and db01 with a NIC each; hostnet status:\n%s", d.dir, d.cli("status"))
 	}
-	if err := d.must(demoNS.db01, "ip", "addr", "add", "10.50.0.30/24", "dev", d.tap02); err != nil {
+	if err := d.must(d.ns.db01, "ip", "addr", "add", "10.50.0.30/24", "dev", d.tap02); err != nil {
 		return err
 	}
-	if err := d.must(demoNS.db01, "ip", "route", "add", "default", "via", "10.50.0.1"); err != nil {
+	if err := d.must(d.ns.db01, "ip", "route", "add", "default", "via", "10.50.0.1"); err != nil {
 		return err
 	}
 
@@ -404,7 +428,7 @@ func (d *demo) run() error {
 	}
 
 	// The servers.
-	if _, err := d.start(demoNS.lan, "dnsmasq", "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--user=root",
+	if _, err := d.start(d.ns.lan, "dnsmasq", "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--user=root",
 		"--interface=eth0", "--bind-interfaces", "--port=0", "--dhcp-range=10.10.0.100,10.10.0.150,255.255.255.0,1h",
 		"--dhcp-leasefile="+filepath.Join(d.tmp, "leases"), "--pid-file="+filepath.Join(d.tmp, "dnsmasq.pid")); err != nil {
 		return err
@@ -417,11 +441,11 @@ func (d *demo) run() error {
 		port     int
 		args     []string
 	}{
-		{demoNS.wan, "wan http", 80, []string{"python3", "-u", "-m", "http.server", "--directory", www, "80"}},
-		{demoNS.web01, "web01 http", 80, []string{"python3", "-u", "-m", "http.server", "--directory", www, "80"}},
-		{demoNS.web01, "web01 nc 443", 443, []string{"nc", "-lk", "-n", "443"}},
-		{demoNS.web01, "web01 nc 22", 22, []string{"nc", "-lk", "-n", "22"}},
-		{demoNS.db01, "db01 nc 3306", 3306, []string{"nc", "-lk", "-n", "3306"}},
+		{d.ns.wan, "wan http", 80, []string{"python3", "-u", "-m", "http.server", "--directory", www, "80"}},
+		{d.ns.web01, "web01 http", 80, []string{"python3", "-u", "-m", "http.server", "--directory", www, "80"}},
+		{d.ns.web01, "web01 nc 443", 443, []string{"nc", "-lk", "-n", "443"}},
+		{d.ns.web01, "web01 nc 22", 22, []string{"nc", "-lk", "-n", "22"}},
+		{d.ns.db01, "db01 nc 3306", 3306, []string{"nc", "-lk", "-n", "3306"}},
 	}
 	for _, s := range servers {
 		if _, err := d.start(s.ns, s.name, s.args...); err != nil {
@@ -433,14 +457,19 @@ func (d *demo) run() error {
 			return err
 		}
 	}
-	if err := d.waitListen(demoNS.lan, "-Hlun", 67); err != nil {
+	if err := d.waitListen(d.ns.lan, "-Hlun", 67); err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, "demo: servers: dnsmasq (DHCP) on the LAN host; HTTP on the WAN host :80 and web01 :80; nc on web01 :443 :22 and db01 :3306\n\n")
 	d.steps()
-	fmt.Fprintf(d.out, "\ndemo: %d steps as the seed says, %d not\n\n", d.passed, d.failed)
-	for _, c := range [][]string{{"status"}, {"ifconfig", "bridge0"}, {"ifconfig", "bridge0", "addr"}, {"ifconfig", "bridge1"}, {"netstat", "-rn"}} {
-		fmt.Fprintf(d.out, "$ hostnet %s\n%s\n", strings.Join(c, " "), d.cli(c[0], c[1:]...))
+	fmt.Fprintf(d.out, "\ndemo: %d steps as the seed says, %d not\n", d.passed, d.failed)
+	if d.failed > 0 {
+		fmt.Fprintf(d.out, "demo: examples/e2e/ has variants of the seed's files that do what it means under pf's semantics on bridges; its README says why\n")
+	}
+	fmt.Fprintln(d.out)
+	for _, c := range [][]string{{"status"}, {"ifconfig", "bridge0"}, {"ifconfig", "bridge0", "addr"}, {"ifconfig", "bridge1"}, {"netstat", "-rn"},
+		{"pfctl", "-sr"}, {"pfctl", "-a", "vm/*", "-sr"}} {
+		fmt.Fprintf(d.out, "$ hostnet %s\n%s\n", shellJoin(c), d.cli(c[0], c[1:]...))
 	}
 	return nil
 }
@@ -527,23 +556,23 @@ func (d *demo) steps() {
 	}
 	steps := []demoStep{
 		{name: "web01 -> lan host ping", want: true, why: "bridged through bridge0",
-			ns: demoNS.web01, cmd: []string{"ping", "-n", "-c", "2", "-W", "1", "10.10.0.2"}},
-		{name: "lan host -> web01 curl :80", want: true, why: "bridged; web01.conf passes 80 and 443 from anywhere",
-			ns: demoNS.lan, cmd: []string{"curl", "-sS", "--max-time", "3", "http://" + web01 + "/"},
+			ns: d.ns.web01, cmd: []string{"ping", "-n", "-c", "2", "-W", "1", "10.10.0.2"}},
+		{name: "lan host -> web01 curl :80", want: true, why: "bridged through bridge0; the seed: web01 takes HTTP from anywhere",
+			ns: d.ns.lan, cmd: []string{"curl", "-sS", "--max-time", "3", "http://" + web01 + "/"},
 			check: func(out string) bool { return strings.Contains(out, "hello from the demo") }},
-		{name: "lan host -> web01 nc :443", want: true, why: "web01.conf passes 80 and 443 from anywhere",
-			ns: demoNS.lan, cmd: []string{"nc", "-z", "-n", "-w", "3", web01, "443"}},
-		{name: "lan host (10.10.0.2) -> web01 nc :22", want: true, why: "web01.conf passes 22 from the admin subnet 10.10.0.0/24",
-			ns: demoNS.lan, cmd: []string{"nc", "-z", "-n", "-w", "3", web01, "22"}},
-		{name: "db01 -> vether0 ping 10.50.0.1", want: true, why: "routed segment: vether0 on bridge1; pass in on vether0 from $isol_net",
-			ns: demoNS.db01, cmd: []string{"ping", "-n", "-c", "2", "-W", "1", "10.50.0.1"}},
-		{name: "db01 -> wan host ping 192.0.2.2", want: true, why: "routed out em0 with match out on $wan nat-to ($wan)",
-			ns: demoNS.db01, cmd: []string{"ping", "-n", "-c", "2", "-W", "1", "192.0.2.2"}},
-		{name: "db01 -> wan host curl :80", want: true, why: "NATed to em0's address; pass out on $wan from ($wan)",
-			ns: demoNS.db01, cmd: []string{"curl", "-sS", "--max-time", "3", "http://192.0.2.2/"},
+		{name: "lan host -> web01 nc :443", want: true, why: "the seed: web01 takes HTTPS from anywhere",
+			ns: d.ns.lan, cmd: []string{"nc", "-z", "-n", "-w", "3", web01, "443"}},
+		{name: "lan host (10.10.0.2) -> web01 nc :22", want: true, why: "the seed: web01 takes SSH from the admin subnet 10.10.0.0/24",
+			ns: d.ns.lan, cmd: []string{"nc", "-z", "-n", "-w", "3", web01, "22"}},
+		{name: "db01 -> vether0 ping 10.50.0.1", want: true, why: "routed segment: vether0 is 10.50.0.1 on bridge1",
+			ns: d.ns.db01, cmd: []string{"ping", "-n", "-c", "2", "-W", "1", "10.50.0.1"}},
+		{name: "db01 -> wan host ping 192.0.2.2", want: true, why: "the seed: routed out em0, NATed by match out on $wan nat-to ($wan)",
+			ns: d.ns.db01, cmd: []string{"ping", "-n", "-c", "2", "-W", "1", "192.0.2.2"}},
+		{name: "db01 -> wan host curl :80", want: true, why: "the seed: NATed to em0's address, passed out on $wan from ($wan)",
+			ns: d.ns.db01, cmd: []string{"curl", "-sS", "--max-time", "3", "http://192.0.2.2/"},
 			check: func(out string) bool { return strings.Contains(out, "hello from the demo") }},
-		{name: "wan host -> db01 nc :3306", want: false, why: "block all; no rule passes anything in on em0",
-			ns: demoNS.wan, cmd: []string{"nc", "-z", "-n", "-w", "3", "10.50.0.30", "3306"}},
+		{name: "wan host -> db01 nc :3306", want: false, why: "the seed: block all; nothing passes in on em0",
+			ns: d.ns.wan, cmd: []string{"nc", "-z", "-n", "-w", "3", "10.50.0.30", "3306"}},
 	}
 	for _, s := range steps {
 		if d.ctx.Err() != nil {
@@ -581,20 +610,26 @@ func (d *demo) dhcp() {
 	script := filepath.Join(d.tmp, "udhcpc.script")
 	os.WriteFile(script, []byte("#!/bin/sh\ncase \"$1\" in\nbound|renew)\n  ip addr add \"$ip/${mask:-24}\" dev \"$interface\"\n  [ -n \"$router\" ] && ip route replace default via ${router%% *} dev \"$interface\"\n  ;;\nesac\n"), 0o755)
 	args := []string{"busybox", "udhcpc", "-i", d.tap01, "-f", "-n", "-q", "-t", "4", "-T", "2", "-s", script}
-	out, err := d.sh(demoNS.web01, 20*time.Second, args...)
+	before := d.drops()
+	out, err := d.sh(d.ns.web01, 20*time.Second, args...)
 	m := regexp.MustCompile(`lease of (\S+) obtained`).FindStringSubmatch(out)
 	if err == nil && m != nil {
 		d.web01Addr = m[1]
-		d.result("web01 DHCP from the lan host's dnsmasq", true, true, fmt.Sprintf("lease %s, bridged through bridge0 (em1 is a member)", m[1]), demoNS.web01, args, "")
+		d.result("web01 DHCP from the lan host's dnsmasq", true, true, fmt.Sprintf("lease %s; bridged through bridge0, of which em1 is a member", m[1]), d.ns.web01, args, "")
 		return
 	}
-	d.result("web01 DHCP from the lan host's dnsmasq", true, false, "bridged through bridge0 (em1 is a member)", demoNS.web01, args, lastLine(out))
-	d.must(demoNS.web01, "ip", "addr", "add", "10.10.0.11/24", "dev", d.tap01)
+	d.result("web01 DHCP from the lan host's dnsmasq", true, false, "bridged through bridge0, of which em1 is a member", d.ns.web01, args, lastLine(out))
+	if dd := dropDiff(before, d.drops()); dd != "" {
+		fmt.Fprintf(d.out, "      -> hostnet dropped meanwhile: %s\n", dd)
+	}
+	d.must(d.ns.web01, "ip", "addr", "add", "10.10.0.11/24", "dev", d.tap01)
 	fmt.Fprintf(d.out, "demo: web01 takes 10.10.0.11/24 instead\n")
 }
 
-// step runs s and prints its result.
+// step runs s and prints its result, with the frames hostnet dropped
+// meanwhile, by interface and reason: the why of a blocked step.
 func (d *demo) step(s demoStep) {
+	before := d.drops()
 	out, err := d.sh(s.ns, 15*time.Second, s.cmd...)
 	passed := err == nil && (s.check == nil || s.check(out))
 	detail := ""
@@ -605,6 +640,51 @@ func (d *demo) step(s demoStep) {
 		}
 	}
 	d.result(s.name, s.want, passed, s.why, s.ns, s.cmd, detail)
+	if !passed {
+		if dd := dropDiff(before, d.drops()); dd != "" {
+			fmt.Fprintf(d.out, "      -> hostnet dropped meanwhile: %s\n", dd)
+		}
+	}
+}
+
+// drops returns hostnet's drop counters, keyed "IF reason".
+func (d *demo) drops() map[string]uint64 {
+	m := map[string]uint64{}
+	resp, err := call(d.socket, request{Cmd: "ifconfig"})
+	if err != nil || !resp.OK {
+		return m
+	}
+	var ifs []struct {
+		Name     string `json:"name"`
+		Counters struct {
+			Drops []struct {
+				Reason string `json:"reason"`
+				Count  uint64 `json:"count"`
+			} `json:"drops"`
+		} `json:"counters"`
+	}
+	if json.Unmarshal(resp.JSON, &ifs) != nil {
+		return m
+	}
+	for _, ifc := range ifs {
+		for _, dc := range ifc.Counters.Drops {
+			m[ifc.Name+" "+dc.Reason] = dc.Count
+		}
+	}
+	return m
+}
+
+// dropDiff says which counters grew from before to after:
+// "em1 pf-block 2, tap0 no-route 1", sorted.
+func dropDiff(before, after map[string]uint64) string {
+	var parts []string
+	for k, n := range after {
+		if n > before[k] {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n-before[k]))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
 
 // result prints one line: what was tried, what happened, what the seed
@@ -643,8 +723,8 @@ func (d *demo) printKeep() {
 	fmt.Fprintf(d.out, "\ndemo: left running (-keep). Explore with, for example:\n")
 	fmt.Fprintf(d.out, "  %s ifconfig -socket %s bridge0\n", d.self, d.socket)
 	fmt.Fprintf(d.out, "  %s tcpdump -socket %s -i %s\n", d.self, d.socket, d.tap01)
-	fmt.Fprintf(d.out, "  ip netns exec %s ping 10.10.0.2\n", demoNS.web01)
-	fmt.Fprintf(d.out, "Stop it with:\n%s  rm -r %s\n", stopCommands(filepath.Join(d.tmp, "hostnet.pid")), d.tmp)
+	fmt.Fprintf(d.out, "  ip netns exec %s ping 10.10.0.2\n", d.ns.web01)
+	fmt.Fprintf(d.out, "Stop it with:\n%s  rm -r %s\n", stopCommands(d.ns, filepath.Join(d.tmp, "hostnet.pid")), d.tmp)
 }
 
 // cleanup stops every process the demo started, by PID, hostnet first

@@ -23,6 +23,23 @@ const vnetHdrLen = 10
 // sockBuf is the socket buffer size asked for in each direction.
 const sockBuf = 4 << 20
 
+// openBatch is the read batch size whose message arrays Open makes ready;
+// ReadBatch grows them, once, for a larger batch.
+const openBatch = 64
+
+// tagLen is the size of an 802.1Q or 802.1ad tag: TPID and TCI.
+const tagLen = 4
+
+// auxLen is the size of struct tpacket_auxdata, the PACKET_AUXDATA
+// control message that says which VLAN tag the kernel took off a frame.
+const auxLen = int(unsafe.Sizeof(unix.TpacketAuxdata{}))
+
+// ctlLen is the control buffer each received message gets: room for the
+// one PACKET_AUXDATA message, header and padding included. It is a
+// multiple of the control message alignment, so each buffer in a slab of
+// them starts aligned.
+var ctlLen = unix.CmsgSpace(auxLen)
+
 // ErrDeleted is wrapped by the error of a read on an interface that was
 // deleted.
 var ErrDeleted = errors.New("afpacket: interface deleted")
@@ -51,6 +68,7 @@ type Port struct {
 	rpkts  []*packet.Packet
 	rmsgs  []mmsghdr
 	riovs  []unix.Iovec
+	rctl   []byte // control buffers of the batch, ctlLen each
 	rn     int
 	rerr   error
 	readFn func(fd uintptr) bool
@@ -72,7 +90,9 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // option is refused. PACKET_IGNORE_OUTGOING (Linux 4.20) and
 // PACKET_VNET_HDR are required, not optional: without the first the port
 // would read its own frames back, without the second super-frames would
-// arrive without their offload state.
+// arrive without their offload state. PACKET_AUXDATA is required too: the
+// kernel takes the VLAN tag off every frame it receives and reports it
+// there only, and the port puts it back.
 func Open(ifname string, opts Options) (*Port, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
@@ -91,6 +111,9 @@ func Open(ifname string, opts Options) (*Port, error) {
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
 		return fail("PACKET_IGNORE_OUTGOING", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		return fail("PACKET_AUXDATA", err)
 	}
 	if p.vnet {
 		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
@@ -119,9 +142,21 @@ func Open(ifname string, opts Options) (*Port, error) {
 		p.f.Close()
 		return nil, fmt.Errorf("afpacket %s: %w", ifname, err)
 	}
+	p.growRead(openBatch)
 	p.readFn = p.read
 	p.writeFn = p.write
 	return p, nil
+}
+
+// growRead makes the read message arrays and control buffers for batches
+// of n frames.
+func (p *Port) growRead(n int) {
+	p.rmsgs = make([]mmsghdr, n)
+	p.riovs = make([]unix.Iovec, n)
+	// Words, not bytes, so that the first control header is aligned
+	// whatever the allocator does with byte slices.
+	words := make([]uint64, (n*ctlLen+7)/8)
+	p.rctl = unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n*ctlLen)
 }
 
 // Name returns the interface name.
@@ -133,15 +168,17 @@ func (p *Port) VnetHdr() bool { return p.vnet }
 // ReadBatch implements packet.Port: it waits for the first frame, then
 // takes up to len(pkts) frames with one recvmmsg. A frame the kernel cut
 // short is dropped, and the packets in pkts may then be reordered so that
-// the filled ones come first. It does not allocate once its message arrays
-// have grown to the batch size.
+// the filled ones come first. A VLAN tag the kernel took off a frame (it
+// always does, and reports it in PACKET_AUXDATA) is put back after the
+// source MAC, in the packet's headroom, so frames read as they were on the
+// wire. It does not allocate once its message arrays have grown to the
+// batch size (Open makes them for 64 frames).
 func (p *Port) ReadBatch(pkts []*packet.Packet) (int, error) {
 	if len(pkts) == 0 {
 		return 0, nil
 	}
 	if len(p.rmsgs) < len(pkts) {
-		p.rmsgs = make([]mmsghdr, len(pkts))
-		p.riovs = make([]unix.Iovec, len(pkts))
+		p.growRead(len(pkts))
 	}
 	for {
 		p.rpkts, p.rn, p.rerr = pkts, 0, nil
@@ -183,6 +220,8 @@ func (p *Port) read(fd uintptr) bool {
 		p.rmsgs[i] = mmsghdr{}
 		p.rmsgs[i].hdr.Iov = &p.riovs[i]
 		p.rmsgs[i].hdr.SetIovlen(1)
+		p.rmsgs[i].hdr.Control = &p.rctl[i*ctlLen]
+		p.rmsgs[i].hdr.SetControllen(ctlLen)
 	}
 	for {
 		r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&p.rmsgs[0])), uintptr(len(pkts)), unix.MSG_DONTWAIT, 0, 0)
@@ -198,12 +237,13 @@ func (p *Port) read(fd uintptr) bool {
 		}
 		// Keep the frames that came whole; lengths are the kernel's, but
 		// a record shorter than its header or cut short (MSG_TRUNC) is
-		// dropped rather than trusted.
+		// dropped rather than trusted, and so is one whose control
+		// messages were cut short (MSG_CTRUNC): its VLAN is unknown.
 		k := 0
 		for i := range int(r) {
 			m := &p.rmsgs[i]
 			n := int(m.n)
-			if m.hdr.Flags&unix.MSG_TRUNC != 0 || (p.vnet && n < vnetHdrLen) {
+			if m.hdr.Flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || (p.vnet && n < vnetHdrLen) {
 				continue
 			}
 			pk := pkts[i]
@@ -211,6 +251,21 @@ func (p *Port) read(fd uintptr) bool {
 			if p.vnet {
 				decodeVnet(pk.Bytes(), &pk.GSO)
 				pk.Pull(vnetHdrLen)
+			}
+			ctl := p.rctl[i*ctlLen : (i+1)*ctlLen]
+			if c := int(m.hdr.Controllen); c < len(ctl) {
+				ctl = ctl[:c]
+			}
+			if tpid, tci, ok := auxTag(ctl); ok {
+				if !pushTag(pk, tpid, tci) {
+					continue // too short to have had a tag: not trusted
+				}
+				if pk.GSO.NeedsCsum {
+					pk.GSO.CsumStart += tagLen
+				}
+				if pk.GSO.HdrLen != 0 {
+					pk.GSO.HdrLen += tagLen
+				}
 			}
 			if k != i {
 				// Move the good packet down over a dropped one; the
@@ -307,6 +362,58 @@ func (p *Port) Close() error {
 		return nil
 	}
 	return p.f.Close()
+}
+
+// auxTag returns the VLAN tag that the PACKET_AUXDATA message in the
+// control buffer ctl reports taken off its frame, if there is one. A tag
+// is there if the kernel says so (TP_STATUS_VLAN_VALID, which a priority
+// tag with TCI 0 has too) or, as kernels before 3.0 said it, if the TCI is
+// not 0; its TPID is 802.1Q's unless the kernel gives it
+// (TP_STATUS_VLAN_TPID_VALID, 802.1ad frames).
+func auxTag(ctl []byte) (tpid, tci uint16, ok bool) {
+	hdr := unix.CmsgLen(0) // the header with its padding
+	for len(ctl) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
+		n := int(h.Len)
+		if n < hdr || n > len(ctl) {
+			return 0, 0, false
+		}
+		if h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && n-hdr >= auxLen {
+			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&ctl[hdr]))
+			if aux.Status&unix.TP_STATUS_VLAN_VALID == 0 && aux.Vlan_tci == 0 {
+				return 0, 0, false
+			}
+			tpid = unix.ETH_P_8021Q
+			if aux.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+				tpid = aux.Vlan_tpid
+			}
+			return tpid, aux.Vlan_tci, true
+		}
+		step := unix.CmsgSpace(n - hdr)
+		if step >= len(ctl) {
+			break
+		}
+		ctl = ctl[step:]
+	}
+	return 0, 0, false
+}
+
+// pushTag puts the tag tpid, tci back into the frame of p after its source
+// MAC, growing the frame into the headroom and moving the two addresses
+// forward. It reports false, changing nothing, if the frame is shorter
+// than an Ethernet header or the headroom has no room.
+func pushTag(p *packet.Packet, tpid, tci uint16) bool {
+	if p.Len() < 14 {
+		return false
+	}
+	b, ok := p.Push(tagLen)
+	if !ok {
+		return false
+	}
+	copy(b[0:12], b[tagLen:12+tagLen]) // overlapping: copy moves
+	binary.BigEndian.PutUint16(b[12:], tpid)
+	binary.BigEndian.PutUint16(b[14:], tci)
+	return true
 }
 
 // decodeVnet fills g from a virtio_net_hdr (little-endian, as the kernel

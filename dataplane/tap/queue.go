@@ -189,3 +189,7 @@ func (q *Queue) Close() error {
 	q.closed.Store(true)
 	return q.f.Close()
 }
+
+// VnetHdr reports whether the queue's frames carry the virtio-net header:
+// it takes super-frames and partial checksums.
+func (q *Queue) VnetHdr() bool { return q.vnet }

@@ -16,6 +16,7 @@ import (
 const (
 	bridgedDir       = "../../examples/e2e/bridged"        // bridge0: em1, web01, web02
 	bridgedVLAN10Dir = "../../examples/e2e/bridged-vlan10" // bridge0: vlan10 on em1, web01, web02
+	bridgedPFDir     = "../../examples/e2e/bridged-pf"     // bridged/ with a default-deny, stateful pf.conf
 )
 
 // pingTimeout bounds one reachability check that should succeed; one that

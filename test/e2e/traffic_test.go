@@ -88,6 +88,50 @@ func TestReloadUnderTraffic(t *testing.T) {
 	t.Logf("iperf3 across a SIGHUP: %s received, %.0f MB, %d retransmits", gbits(r.End.SumReceived.BitsPerSecond), r.End.SumReceived.Bytes/1e6, r.End.SumSent.Retransmits)
 }
 
+// TestReloadPFUnderTraffic: the same across a SIGHUP that adds an
+// unrelated pf rule (block in on em1 to port 9999) to a default-deny
+// ruleset whose pass rules match SYNs only: the stream's later segments
+// pass only if its states survive the reload, as pf's do across pfctl -f.
+func TestReloadPFUnderTraffic(t *testing.T) {
+	Need(t, "ip", "ss", "iperf3")
+	dir := CopyDir(t, bridgedPFDir)
+	b := startBridged(t, dir, func(e *Env, lan string) {
+		e.Addr(lan, "eth0", "10.10.0.2/24")
+	}, []string{"10.10.0.11/24"}, []string{"10.10.0.12/24"})
+	if !b.e.Ping(b.web01, "10.10.0.12", pingTimeout) {
+		t.Fatalf("web01 -> web02: no echo reply before the stream")
+	}
+	// The rule the reload adds is seen to take effect.
+	b.e.Start(b.web02, "nc -l 9999", "nc", "-lk", "-n", "9999")
+	b.e.WaitListen(b.web02, 9999)
+	if !b.e.Connect(b.lan, "", "10.10.0.12", 9999, 5*time.Second) {
+		t.Fatalf("lan host -> web02:9999 before the reload: not connected")
+	}
+	pfconf := filepath.Join(dir, "pf.conf")
+	conf, err := os.ReadFile(pfconf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := iperf(t, b.e, b.web02, b.web01, "10.10.0.12", 6, func() {
+		time.Sleep(2 * time.Second)
+		conf := append(conf, "block in on em1 proto tcp to port 9999\n"...)
+		if err := os.WriteFile(pfconf, conf, 0o644); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := b.h.Reload(); err != nil {
+			t.Errorf("SIGHUP to hostnet (pid %d): %v", b.h.PID(), err)
+		}
+	})
+	if r.End.SumReceived.Bytes == 0 || r.End.SumReceived.BitsPerSecond == 0 {
+		t.Errorf("iperf3 across the reload received nothing: %+v", r.End)
+	}
+	if b.e.Connect(b.lan, "", "10.10.0.12", 9999, connectTimeout) {
+		t.Errorf("lan host -> web02:9999 after the reload: connected, want blocked by the new rule")
+	}
+	t.Logf("iperf3 across a pf reload: %s received, %.0f MB, %d retransmits", gbits(r.End.SumReceived.BitsPerSecond), r.End.SumReceived.Bytes/1e6, r.End.SumSent.Retransmits)
+}
+
 // TestOffloads: a TCP transfer between two VMs on bridge0 crosses hostnet
 // as super-frames: the frames captured on web02's tap (hostnet tcpdump) are
 // larger than an Ethernet MTU, and the tap's counters average more than
