@@ -216,6 +216,9 @@ func (d *daemon) reload() (string, error) {
 		}
 		return "", err
 	}
+	if f := dp.Filter(); f != nil {
+		f.MarkRunning(time.Now().Unix()) // pfctl -si's "Status: Enabled for"
+	}
 	g := &generation{spec: spec, dp: dp}
 	if old != nil {
 		g.n = old.n + 1

@@ -192,6 +192,7 @@ func TestCheckExplainsSeedAnchors(t *testing.T) {
 	for _, want := range []string{
 		"pf.vm/web01.conf:6: warning: tap3 is not an interface or group of this configuration: the rule matches nothing (the VMs' taps: web01 tap0, db01 tap1)",
 		"pf.vm/db01.conf:5: warning: tap4 is not an interface",
+		`pf.vm/web01.conf:6: warning: this pass rule of anchor vm/web01 is not quick, and "block all" at pf.conf:21 comes after the anchor`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check does not say %q:\n%s", want, out)

@@ -110,6 +110,9 @@ func cmdPfctl(args []string, stdout, stderr io.Writer) int {
 				asJSON = true
 			case 'v':
 				verbose++
+			case 'e', 'd':
+				// The daemon explains why pf cannot be switched.
+				daemonFlag = true
 			case 'f', 'a', 'o', 's', 'F', 'k':
 				val := cluster[j+1:]
 				if val == "" {
@@ -143,6 +146,18 @@ func cmdPfctl(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if daemonFlag || file != "" && !noAction {
+		if file != "" && !filepath.IsAbs(file) {
+			// The daemon runs elsewhere: name the file absolutely.
+			if abs, err := filepath.Abs(file); err == nil {
+				for k, a := range daemonArgs {
+					if a == file {
+						daemonArgs[k] = abs
+					} else if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.HasSuffix(a, "f"+file) {
+						daemonArgs[k] = strings.TrimSuffix(a, file) + abs
+					}
+				}
+			}
+		}
 		return pfctlLive(socket, daemonArgs, stdout, stderr)
 	}
 	if file == "" {
@@ -330,6 +345,46 @@ func pfWarnings(dir string, pf *pfconf.Spec, spec *config.Spec) []string {
 	sort.Strings(paths)
 	for _, p := range paths {
 		check(pf.Anchors[p])
+	}
+	return append(warns, shadowedAnchors(dir, pf, paths)...)
+}
+
+// shadowedAnchors warns about an anchor called before a `block all` in
+// the main ruleset whose pass rules are not quick: last match wins, so
+// the block decides every packet they match (the seed's micro-
+// segmentation policy, as written).
+func shadowedAnchors(dir string, pf *pfconf.Spec, paths []string) []string {
+	var warns []string
+	rel := func(f string) string { return strings.TrimPrefix(f, filepath.Clean(dir)+"/") }
+	main := pf.Main.Rules
+	for i := range main {
+		call := &main[i]
+		if call.Action != pfconf.Anchor || call.Quick {
+			continue
+		}
+		var block *pfconf.Rule
+		for j := i + 1; j < len(main) && block == nil; j++ {
+			r := &main[j]
+			if r.Action == pfconf.Block && r.Interface == "" && r.Proto == 0 && r.Dir == pfconf.DirBoth &&
+				r.Src.Addr.Type == pfconf.AddrAny && !r.Src.Not && r.Dst.Addr.Type == pfconf.AddrAny && !r.Dst.Not && r.Src.Port.Op == pfconf.PortNone && r.Dst.Port.Op == pfconf.PortNone {
+				block = r
+			}
+		}
+		if block == nil {
+			continue
+		}
+		prefix, glob := strings.CutSuffix(call.AnchorPath, "*")
+		for _, p := range paths {
+			if glob && (!strings.HasPrefix(p, prefix) || strings.Contains(p[len(prefix):], "/")) || !glob && p != call.AnchorPath {
+				continue
+			}
+			for _, r := range pf.Anchors[p].Rules {
+				if r.Action == pfconf.Pass && !r.Quick {
+					warns = append(warns, fmt.Sprintf("%s:%d: warning: this pass rule of anchor %s is not quick, and \"block all\" at %s:%d comes after the anchor: last match wins, so the block decides every packet it matches; write pass ... quick", rel(r.File), r.Line, p, rel(block.File), block.Line))
+					break
+				}
+			}
+		}
 	}
 	return warns
 }
