@@ -400,7 +400,7 @@ func auxTag(ctl []byte) (tpid, tci uint16, ok bool) {
 
 // pushTag puts the tag tpid, tci back into the frame of p after its source
 // MAC, growing the frame into the headroom and moving the two addresses
-// forward. It reports false, changing nothing, if the frame is shorter
+// 4 bytes toward its start. It reports false, changing nothing, if the frame is shorter
 // than an Ethernet header or the headroom has no room.
 func pushTag(p *packet.Packet, tpid, tci uint16) bool {
 	if p.Len() < 14 {

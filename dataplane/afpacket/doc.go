@@ -10,6 +10,14 @@
 // frame with their offload state in packet.GSO, and super-frames hostnet
 // writes are segmented by the kernel on the way out if the NIC cannot.
 //
+// The kernel takes the outer 802.1Q or 802.1ad tag off every frame it
+// receives (VLAN acceleration) and reports it beside the frame only, in a
+// PACKET_AUXDATA control message. The port puts the tag back after the
+// source MAC, in the packet's headroom, with its TPID (0x8100 unless the
+// kernel says otherwise) and TCI, priority tags (VID 0) included, and
+// moves the GSO offsets with it: frames read as they were on the wire.
+// Frames hostnet writes go out with their tags in band.
+//
 // Reads and writes are batched with recvmmsg(2) and sendmmsg(2): one
 // system call per batch. The first frame of a batch is waited for through
 // the Go netpoller, so Close unblocks a reader.
