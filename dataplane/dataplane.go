@@ -25,6 +25,8 @@ type Dataplane struct {
 	pf      *filter.Filter // nil when there is no pf.conf
 	pool    *packet.Pool
 	log     *slog.Logger
+	// lockWrites serializes writes to each port; Run sets it.
+	lockWrites bool
 	// spare holds workers for output that starts inside another
 	// output (the stack's replies, pf's answers), so that the scratch
 	// of the worker in the middle of a flood is left alone.
@@ -279,11 +281,18 @@ func (d *Dataplane) write(w *worker, ifc *Interface, p *packet.Packet) {
 	// time it arrived, and replay writes the time it was sent.
 	p.Stamp = w.now
 	w.one[0] = p
-	// A port takes one writer at a time, and every reader may write to
-	// any port.
-	ifc.wmu.Lock()
-	n, err := ifc.port.WriteBatch(w.one)
-	ifc.wmu.Unlock()
+	// A port takes one writer at a time, and under Run every reader may
+	// write to any port. A single-threaded caller (replay, benchmarks)
+	// or one that serializes writes itself (the daemon) needs no lock.
+	var n int
+	var err error
+	if d.lockWrites {
+		ifc.wmu.Lock()
+		n, err = ifc.port.WriteBatch(w.one)
+		ifc.wmu.Unlock()
+	} else {
+		n, err = ifc.port.WriteBatch(w.one)
+	}
 	if n != 1 || err != nil {
 		ifc.Counters.Drop(packet.DropWriteError)
 	} else {

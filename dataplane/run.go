@@ -20,6 +20,7 @@ const BatchSize = 64
 // stopped; closing the ports (Close) stops readers blocked in ReadBatch.
 // It returns the first read error other than io.EOF.
 func (d *Dataplane) Run(ctx context.Context) error {
+	d.lockWrites = true // readers write to each other's ports
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (

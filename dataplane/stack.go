@@ -73,7 +73,11 @@ func (s *stack) Output(ifindex int, p *packet.Packet) {
 		return
 	}
 	w := d.spareWorker(s.clock.Load())
-	packet.Parse(p)
+	if p.Meta.Kind == packet.KindUnknown {
+		// What the stack builds (replies, errors, ARP) is not parsed
+		// yet; what it forwards is, and stays so through its rewrites.
+		packet.Parse(p)
+	}
 	d.output(w, d.ifs[ifindex], p)
 	d.spare.Put(w)
 	d.pool.Put(p)
