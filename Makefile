@@ -53,7 +53,13 @@ bench:
 clean:
 	rm -f hostnet
 
-# example is the README's main job: replay the sample bridge captures.
+# demo is the README's main job (root): the seed's three patterns with
+# namespaces playing the VMs; `./hostnet demo` runs the seed's files as
+# written.
+demo: build
+	./hostnet demo -f examples/e2e/demo
+
+# example replays the sample bridge captures (no root needed).
 example: build
 	./hostnet replay -f examples/bridge \
 	    -r em1=examples/bridge/in.em1.pcap \
