@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"runtime"
 	"sync"
 	"testing"
@@ -48,7 +49,8 @@ func (e *Env) TaggedHost(ns, dev string, vid int, addr string) *TaggedHost {
 	e.t.Helper()
 	fd, ifx, err := packetSocket(ns, dev)
 	if err != nil {
-		e.t.Fatalf("%s: tagged host on %s: %v", ns, dev, err)
+		links, _ := exec.Command("ip", "-n", ns, "-br", "link").CombinedOutput()
+		e.t.Fatalf("%s: tagged host on %s: %v; the namespace has:\n%s", ns, dev, err, links)
 	}
 	mac := make(net.HardwareAddr, 6)
 	rand.Read(mac)
@@ -63,8 +65,7 @@ func (e *Env) TaggedHost(ns, dev string, vid int, addr string) *TaggedHost {
 
 // packetSocket opens an AF_PACKET socket on dev in namespace ns. A socket
 // stays in the namespace it was made in, so only its making needs a
-// thread in ns: that thread is locked and never unlocked, so the runtime
-// discards it when the goroutine ends.
+// thread in ns: the thread is locked while it is there, then set back.
 func packetSocket(ns, dev string) (fd, ifx int, err error) {
 	type result struct {
 		fd, ifx int
@@ -72,18 +73,45 @@ func packetSocket(ns, dev string) (fd, ifx int, err error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
+		// The thread goes back to its own namespace and lives on: a
+		// thread that exits kills the children it forked that asked for
+		// Pdeathsig (the hostnet daemon the harness started), so it must
+		// not be discarded.
 		runtime.LockOSThread()
+		self, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer self.Close()
 		f, err := os.Open("/run/netns/" + ns)
 		if err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{err: err}
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{err: fmt.Errorf("setns: %w", err)}
 			return
 		}
-		ifc, err := net.InterfaceByName(dev)
+		defer func() {
+			if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
+				runtime.UnlockOSThread()
+			}
+			// Else the thread stays locked and is discarded: better a
+			// dead daemon than a thread in the wrong namespace.
+		}()
+		// A device just moved into ns can take a moment to show there;
+		// wait for it, bounded.
+		var ifc *net.Interface
+		for try := 0; ; try++ {
+			if ifc, err = net.InterfaceByName(dev); err == nil || try == 30 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		if err != nil {
 			ch <- result{err: err}
 			return
