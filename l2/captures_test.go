@@ -2,16 +2,13 @@ package l2
 
 import (
 	"encoding/binary"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
+	testpkt "github.com/hostnet/hostnet/test/pkt"
 )
 
 // pcapDir holds third-party captures (DESIGN.md), relative to this package.
@@ -20,39 +17,18 @@ const pcapDir = "../../shared/pcaps"
 // readCapture returns the frames of a pcap or pcapng file.
 func readCapture(t *testing.T, name string) [][]byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join(pcapDir, name))
-	if err != nil {
+	path := filepath.Join(pcapDir, name)
+	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("capture not available: %v", err)
 		}
 		t.Skipf("capture not available: %v", err)
 	}
-	defer f.Close()
-	var read func() ([]byte, error)
-	if strings.HasSuffix(name, ".pcapng") {
-		r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		read = func() ([]byte, error) { b, _, err := r.ReadPacketData(); return b, err }
-	} else {
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		read = func() ([]byte, error) { b, _, err := r.ReadPacketData(); return b, err }
+	frames, err := testpkt.ReadCapture(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var frames [][]byte
-	for {
-		b, err := read()
-		if errors.Is(err, io.EOF) {
-			return frames
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		frames = append(frames, append([]byte(nil), b...))
-	}
+	return frames
 }
 
 // TestCaptures runs real captures through a bridge's input and checks

@@ -1,16 +1,12 @@
 package nat
 
 import (
-	"bytes"
 	"encoding/binary"
-	"io"
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
@@ -141,36 +137,9 @@ func icmpError(src, dst string, inner []byte, quote int) []byte {
 // readFrames returns the Ethernet frames of a pcap or pcapng file.
 func readFrames(t *testing.T, path string) [][]byte {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	frames, err := pkt.ReadCapture(path)
 	if err != nil {
 		t.Fatalf("read capture: %v", err)
-	}
-	var r interface {
-		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-	}
-	if bytes.HasPrefix(data, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		ng, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		r = ng
-	} else {
-		pr, err := pcapgo.NewReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		r = pr
-	}
-	var frames [][]byte
-	for {
-		d, _, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		frames = append(frames, append([]byte(nil), d...))
 	}
 	return frames
 }

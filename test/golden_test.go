@@ -2,10 +2,8 @@ package test
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -160,33 +158,11 @@ func replay(t *testing.T, s scenario) (result, string) {
 
 func readPcap(t *testing.T, path string) [][]byte {
 	t.Helper()
-	f, err := os.Open(path)
+	frames, err := pkt.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var rd interface {
-		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-	}
-	if strings.HasSuffix(path, ".pcapng") {
-		rd, err = pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	} else {
-		rd, err = pcapgo.NewReader(f)
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out [][]byte
-	for {
-		b, _, err := rd.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, append([]byte(nil), b...))
-	}
+	return frames
 }
 
 func statsText(r result) string {

@@ -1,21 +1,16 @@
 package packet
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/hostnet/hostnet/dataplane/header"
+	"github.com/hostnet/hostnet/test/pkt"
 )
 
 // pcapDir holds the third-party captures, relative to this package.
@@ -26,48 +21,7 @@ const pcapDir = "../../../shared/pcaps"
 // pcapgo cannot read.
 func readEthernetFrames(t *testing.T, path string) ([][]byte, error) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var frames [][]byte
-	if len(data) >= 4 && bytes.Equal(data[:4], []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			return nil, err
-		}
-		for {
-			d, ci, err := r.ReadPacketData()
-			if errors.Is(err, io.EOF) {
-				return frames, nil
-			}
-			if err != nil {
-				return frames, err
-			}
-			intf, err := r.Interface(ci.InterfaceIndex)
-			if err != nil || intf.LinkType != layers.LinkTypeEthernet {
-				continue
-			}
-			frames = append(frames, d)
-		}
-	}
-	r, err := pcapgo.NewReader(bufio.NewReader(bytes.NewReader(data)))
-	if err != nil {
-		return nil, err
-	}
-	if r.LinkType()&0xffff != layers.LinkTypeEthernet {
-		return nil, nil
-	}
-	for {
-		d, _, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			return frames, nil
-		}
-		if err != nil {
-			return frames, err
-		}
-		frames = append(frames, d)
-	}
+	return pkt.ReadCapture(path)
 }
 
 // checkParsed reports what is wrong with m as Parse's result for frame b:
