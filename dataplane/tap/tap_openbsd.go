@@ -3,12 +3,10 @@ package tap
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os/exec"
 	"strconv"
 
-	"github.com/hostnet/hostnet/dataplane/packet"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,40 +95,6 @@ func (t *Tap) VnetHdr() bool { return false }
 
 // Offloads returns the offloads the kernel accepted: none on OpenBSD.
 func (t *Tap) Offloads() Offload { return 0 }
-
-// NumQueues returns the number of queues: 1.
-func (t *Tap) NumQueues() int { return len(t.queues) }
-
-// Queue returns queue i.
-func (t *Tap) Queue(i int) *Queue { return t.queues[i] }
-
-// ReadBatch implements packet.Port.
-func (t *Tap) ReadBatch(pkts []*packet.Packet) (int, error) {
-	if len(t.queues) == 0 {
-		return 0, io.EOF
-	}
-	return t.queues[0].ReadBatch(pkts)
-}
-
-// WriteBatch implements packet.Port.
-func (t *Tap) WriteBatch(pkts []*packet.Packet) (int, error) {
-	if len(t.queues) == 0 {
-		return 0, fmt.Errorf("tap %s: closed", t.name)
-	}
-	return t.queues[0].WriteBatch(pkts)
-}
-
-// Close implements packet.Port.
-func (t *Tap) Close() error {
-	var errs []error
-	for _, q := range t.queues {
-		if err := q.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	t.queues = nil
-	return errors.Join(errs...)
-}
 
 // Remove closes the device and destroys the interface with ifconfig(8).
 func (t *Tap) Remove() error {
