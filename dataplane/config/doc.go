@@ -144,9 +144,10 @@
 //
 // # SYSCTL.CONF AND MYGATE
 //
-// sysctl.conf lines are NAME=VALUE with # comments; only
-// net.inet.ip.forwarding and net.inet6.ip6.forwarding (0 or 1) are
-// known, any other name is an error. mygate holds at most one IPv4 and one
+// sysctl.conf lines are NAME=VALUE with # comments; hostnet acts on
+// net.inet.ip.forwarding and net.inet6.ip6.forwarding (0 or 1), and any
+// other name is ignored with a warning, so that a real host's file loads.
+// mygate holds at most one IPv4 and one
 // IPv6 gateway address, one per line, with # comments.
 //
 // # WARNINGS

@@ -68,7 +68,10 @@ func Load(dir string) (*Spec, []Warning, error) {
 		s.Interfaces = append(s.Interfaces, *ifp)
 	}
 	if b, ok := read("sysctl.conf"); ok {
-		if s.Sysctl, err = ParseSysctl("sysctl.conf", bytes.NewReader(b)); err != nil {
+		var w []Warning
+		s.Sysctl, w, err = ParseSysctlWarn("sysctl.conf", bytes.NewReader(b))
+		warns = append(warns, w...)
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -322,10 +322,10 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"errors of every file", map[string]string{
 			"hostname.em0": "bogus\n",
-			"sysctl.conf":  "kern.x=1\n",
+			"sysctl.conf":  "net.inet.ip.forwarding=yes\n",
 			"mygate":       "nope\n",
 			"vm.conf":      "vm {\n",
-		}, []string{`hostname.em0:1:1: unknown keyword "bogus"`, `sysctl.conf:1: unknown sysctl`, `mygate:1: invalid gateway`, `vm.conf:1:4: vm: want a name`}},
+		}, []string{`hostname.em0:1:1: unknown keyword "bogus"`, `sysctl.conf:1: net.inet.ip.forwarding="yes": want 0 or 1`, `mygate:1: invalid gateway`, `vm.conf:1:4: vm: want a name`}},
 		{"veb file", map[string]string{"hostname.veb0": "up\n"}, []string{`hostname.veb0: veb0: veb(4) interfaces are not supported`}},
 		{"member of two bridges", map[string]string{
 			"hostname.bridge0": "add em1\n",

@@ -23,12 +23,22 @@ func stripComment(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// ParseSysctl parses sysctl.conf(5) lines NAME=VALUE. Only
-// net.inet.ip.forwarding and net.inet6.ip6.forwarding are known, with the
-// values 0 and 1; any other name is an error.
+// ParseSysctl parses sysctl.conf(5) lines NAME=VALUE, as ParseSysctlWarn
+// does, leaving out the warnings.
 func ParseSysctl(name string, r io.Reader) (Sysctl, error) {
+	s, _, err := ParseSysctlWarn(name, r)
+	return s, err
+}
+
+// ParseSysctlWarn parses sysctl.conf(5) lines NAME=VALUE. hostnet acts on
+// net.inet.ip.forwarding and net.inet6.ip6.forwarding, with the values 0
+// and 1; a line that is not NAME=VALUE or a bad value for those is an
+// error. Any other name (kern.maxfiles, a host's other settings) is
+// ignored with a warning, so that a real host's file loads.
+func ParseSysctlWarn(name string, r io.Reader) (Sysctl, []Warning, error) {
 	var s Sysctl
 	var errs errList
+	var warns []Warning
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	n := 0
@@ -46,7 +56,7 @@ func ParseSysctl(name string, r io.Reader) (Sysctl, error) {
 		}
 		field, ok := sysctlKeys[k]
 		if !ok {
-			errs.add(name, n, 0, "unknown sysctl %q; want net.inet.ip.forwarding or net.inet6.ip6.forwarding", k)
+			warns = append(warns, Warning{File: name, Line: n, Msg: fmt.Sprintf("%s ignored: hostnet acts only on net.inet.ip.forwarding and net.inet6.ip6.forwarding", k)})
 			continue
 		}
 		switch v {
@@ -67,7 +77,7 @@ func ParseSysctl(name string, r io.Reader) (Sysctl, error) {
 	if err := sc.Err(); err != nil {
 		errs.add(name, n+1, 0, "%v", err)
 	}
-	return s, errs.err()
+	return s, warns, errs.err()
 }
 
 // FormatSysctl returns s as sysctl.conf lines, the settings that are on.

@@ -18,7 +18,7 @@ func TestParseSysctl(t *testing.T) {
 		{"seed", "net.inet.ip.forwarding=1\n", Sysctl{IPForwarding: true}, nil},
 		{"both with comments", "# routing\nnet.inet.ip.forwarding=1 # v4\n net.inet6.ip6.forwarding = 1\n", Sysctl{IPForwarding: true, IP6Forwarding: true}, nil},
 		{"last wins", "net.inet.ip.forwarding=1\nnet.inet.ip.forwarding=0\n", Sysctl{}, nil},
-		{"unknown", "kern.maxfiles=4096\nnet.inet.ip.forwarding=1\n", Sysctl{}, []string{`sysctl.conf:1: unknown sysctl "kern.maxfiles"; want net.inet.ip.forwarding or net.inet6.ip6.forwarding`}},
+		{"other names ignored", "kern.maxfiles=4096\nnet.inet.ip.forwarding=1\n", Sysctl{IPForwarding: true}, nil},
 		{"no value", "net.inet.ip.forwarding\n", Sysctl{}, []string{`sysctl.conf:1: "net.inet.ip.forwarding": want NAME=VALUE`}},
 		{"ipsec only", "net.inet.ip.forwarding=2\n", Sysctl{}, []string{`sysctl.conf:1: net.inet.ip.forwarding=2 (forward IPsec traffic only) is not supported; want 0 or 1`}},
 		{"bad value", "net.inet6.ip6.forwarding=yes\nnet.inet6.ip6.forwarding=2\n", Sysctl{}, []string{`sysctl.conf:1: net.inet6.ip6.forwarding="yes": want 0 or 1`, `sysctl.conf:2: net.inet6.ip6.forwarding="2": want 0 or 1`}},
@@ -64,5 +64,25 @@ func TestParseMygate(t *testing.T) {
 				t.Errorf("ParseMygate(%q) = %v, %v, want %v", tc.in, got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseSysctlWarnsOtherNames(t *testing.T) {
+	in := "kern.maxfiles=4096\nnet.inet.ip.forwarding=1\nddb.panic=0\n"
+	got, warns, err := ParseSysctlWarn("sysctl.conf", strings.NewReader(in))
+	if err != nil || got != (Sysctl{IPForwarding: true}) {
+		t.Fatalf("ParseSysctlWarn(%q) = %+v, %v; want forwarding on, no error", in, got, err)
+	}
+	want := []string{
+		"sysctl.conf:1: warning: kern.maxfiles ignored: hostnet acts only on net.inet.ip.forwarding and net.inet6.ip6.forwarding",
+		"sysctl.conf:3: warning: ddb.panic ignored: hostnet acts only on net.inet.ip.forwarding and net.inet6.ip6.forwarding",
+	}
+	if len(warns) != len(want) {
+		t.Fatalf("ParseSysctlWarn(%q) warned %v, want %v", in, warns, want)
+	}
+	for i := range want {
+		if warns[i].String() != want[i] {
+			t.Errorf("warning %d = %q, want %q", i, warns[i], want[i])
+		}
 	}
 }
