@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hostnet/hostnet/dataplane/packet"
 	"golang.org/x/sys/unix"
+
+	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/test/porttest"
 )
 
 // needRoot skips the test unless it can make veth pairs and packet
@@ -234,25 +236,8 @@ func TestCloseUnblocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		pkts := batch(4)
-		for {
-			if _, err := a.ReadBatch(pkts); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
-	time.Sleep(50 * time.Millisecond)
-	a.Close()
-	select {
-	case err := <-done:
-		if err != io.EOF {
-			t.Errorf("ReadBatch after Close = %v, want EOF", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not unblock ReadBatch")
+	if err := porttest.BlockedRead(t, a, func() { a.Close() }); err != io.EOF {
+		t.Errorf("ReadBatch after Close = %v, want EOF", err)
 	}
 	for range 100 {
 		if runtime.NumGoroutine() <= before {
@@ -269,25 +254,9 @@ func TestDeletedFromOutside(t *testing.T) {
 	needRoot(t)
 	veth(t, "hnt10", "hnt11")
 	a := open(t, "hnt10", Options{})
-	done := make(chan error, 1)
-	go func() {
-		pkts := batch(4)
-		for {
-			if _, err := a.ReadBatch(pkts); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
-	time.Sleep(50 * time.Millisecond)
-	ip(t, "link", "del", "hnt10")
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), "hnt10") {
-			t.Errorf("ReadBatch on a deleted interface = %v, want ErrDeleted naming it", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("deleting the interface did not unblock ReadBatch")
+	err := porttest.BlockedRead(t, a, func() { ip(t, "link", "del", "hnt10") })
+	if !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), "hnt10") {
+		t.Errorf("ReadBatch on a deleted interface = %v, want ErrDeleted naming it", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/test/porttest"
 )
 
 func batch(n int) []*packet.Packet {
@@ -74,20 +75,8 @@ func TestFull(t *testing.T) {
 
 func TestCloseUnblocks(t *testing.T) {
 	p := New("mem0", 2)
-	done := make(chan error)
-	go func() {
-		_, err := p.ReadBatch(batch(1))
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	p.Close()
-	select {
-	case err := <-done:
-		if err != io.EOF {
-			t.Fatalf("blocked ReadBatch after Close = %v, want EOF", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not unblock ReadBatch")
+	if err := porttest.BlockedRead(t, p, func() { p.Close() }); err != io.EOF {
+		t.Fatalf("blocked ReadBatch after Close = %v, want EOF", err)
 	}
 	if _, err := p.WriteBatch(batch(1)); !errors.Is(err, ErrClosed) {
 		t.Errorf("WriteBatch after Close = %v, want ErrClosed", err)

@@ -16,8 +16,10 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
 	"github.com/hostnet/hostnet/dataplane/afpacket"
 	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/test/porttest"
 )
 
 // needTun skips the test unless it can make tap devices; in CI, which runs
@@ -224,25 +226,8 @@ func TestCloseUnblocksReader(t *testing.T) {
 	needTun(t)
 	checkLeaks(t)
 	tp := openTest(t, "hntest3", Options{})
-	done := make(chan error, 1)
-	go func() {
-		pkts := batch(4)
-		for {
-			if _, err := tp.ReadBatch(pkts); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
-	time.Sleep(50 * time.Millisecond)
-	tp.Close()
-	select {
-	case err := <-done:
-		if err != io.EOF {
-			t.Errorf("ReadBatch after Close = %v, want EOF", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not unblock ReadBatch")
+	if err := porttest.BlockedRead(t, tp, func() { tp.Close() }); err != io.EOF {
+		t.Errorf("ReadBatch after Close = %v, want EOF", err)
 	}
 }
 
