@@ -166,6 +166,11 @@ func fullTransportChecksum(p *packet.Packet) (field int, want uint16, ok bool) {
 	default:
 		return 0, 0, false
 	}
+	if len(l4) < field+2 {
+		// A transport header too short to hold its checksum (ICMP
+		// inside IPv6, which Parse does not read as ICMP).
+		return 0, 0, false
+	}
 	s := header.Checksum(l4[:field], pseudo)
 	s = header.Checksum(l4[field+2:], s)
 	want = ^s
