@@ -98,6 +98,14 @@ func (k *stateKey) addr(i int) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
+// addr4 is addr for an IPv4 key, as a big-endian word.
+func (k *stateKey) addr4(i int) uint32 {
+	if i == 1 {
+		return uint32(k.a1l)
+	}
+	return uint32(k.a0l)
+}
+
 func (k *stateKey) port(i int) uint16 {
 	if i == 1 {
 		return k.p1
