@@ -66,12 +66,16 @@ func run(b *testing.B, d *dataplane.Dataplane, w *dataplane.Worker, ifname strin
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(frame)))
-	pool := d.Pool()
+	ps := make([]*packet.Packet, 0, dataplane.BatchSize)
 	for b.Loop() {
-		p := pool.Get()
+		p := w.Get()
 		p.SetFrame(frame)
-		w.Input(ifc, p)
+		if ps = append(ps, p); len(ps) == cap(ps) {
+			w.InputBatch(ifc, ps)
+			ps = ps[:0]
+		}
 	}
+	w.InputBatch(ifc, ps)
 }
 
 var (

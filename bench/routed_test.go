@@ -8,6 +8,7 @@ import (
 
 	"github.com/hostnet/hostnet/dataplane"
 	"github.com/hostnet/hostnet/dataplane/header"
+	"github.com/hostnet/hostnet/dataplane/packet"
 )
 
 // routedNAT is a router between a LAN on em1 and a WAN on em0 that NATs
@@ -57,46 +58,64 @@ func udpFlow(dst header.MAC, i, n int) []byte {
 // router: pf in on em1 (state hit), route lookup, TTL, pf out on em0
 // (state hit and NAT rewrite with incremental checksums), gateway
 // neighbour hit, output. Flows are visited round-robin, so that with 100k
-// of them the state table is out of cache as in real traffic.
+// of them the state table is out of cache as in real traffic. Frames go in
+// as a reader hands them over, BatchSize at a time (Worker.InputBatch:
+// counters committed once a batch); the -single cases one by one
+// (Worker.Input).
 func BenchmarkPipelineRoutedNAT(b *testing.B) {
 	for _, flows := range []int{1000, 100000} {
-		b.Run(fmt.Sprintf("%dk", flows/1000), func(b *testing.B) {
-			d, w := setup(b, routedNAT)
-			em0, _ := d.Interface("em0")
-			em1, _ := d.Interface("em1")
-			if err := d.Router().AddStaticNeighbor(int(em0.Index), netip.MustParseAddr("192.0.2.254"), header.MAC{2, 0, 0, 0, 0, 0xfe}); err != nil {
-				b.Fatal(err)
+		for _, batch := range []bool{true, false} {
+			name := fmt.Sprintf("%dk", flows/1000)
+			if !batch {
+				name += "-single"
 			}
-			frames := make([][]byte, flows)
-			for i := range frames {
-				frames[i] = udpFlow(em1.MAC, i, 64)
-			}
-			pool := d.Pool()
-			for _, f := range frames { // create the states
-				p := pool.Get()
-				p.SetFrame(f)
-				w.Input(em1, p)
-			}
-			sent := em0.Counters.OutPackets.Load()
-			if sent != uint64(flows)+1 { // and the gratuitous ARP
-				b.Fatalf("%d of %d flows left em0 (drops %+v); the benchmark would measure failures", sent, flows, em0.Stats().Drops)
-			}
-			b.ReportAllocs()
-			b.SetBytes(64)
-			i := 0
-			for b.Loop() {
-				p := pool.Get()
-				p.SetFrame(frames[i])
-				w.Input(em1, p)
-				if i++; i == flows {
-					i = 0
-				}
-			}
-			if em0.Counters.OutPackets.Load() == sent {
-				b.Fatal("nothing left em0")
-			}
-		})
+			b.Run(name, func(b *testing.B) { benchRoutedNAT(b, flows, batch) })
+		}
 	}
 }
 
-var _ = dataplane.BatchSize
+func benchRoutedNAT(b *testing.B, flows int, batch bool) {
+	d, w := setup(b, routedNAT)
+	em0, _ := d.Interface("em0")
+	em1, _ := d.Interface("em1")
+	if err := d.Router().AddStaticNeighbor(int(em0.Index), netip.MustParseAddr("192.0.2.254"), header.MAC{2, 0, 0, 0, 0, 0xfe}); err != nil {
+		b.Fatal(err)
+	}
+	frames := make([][]byte, flows)
+	for i := range frames {
+		frames[i] = udpFlow(em1.MAC, i, 64)
+	}
+	pool := d.Pool()
+	for _, f := range frames { // create the states
+		p := pool.Get()
+		p.SetFrame(f)
+		w.Input(em1, p)
+	}
+	sent := em0.Counters.OutPackets.Load()
+	if sent != uint64(flows)+1 { // and the gratuitous ARP
+		b.Fatalf("%d of %d flows left em0 (drops %+v); the benchmark would measure failures", sent, flows, em0.Stats().Drops)
+	}
+	b.ReportAllocs()
+	b.SetBytes(64)
+	ps := make([]*packet.Packet, 0, dataplane.BatchSize)
+	i := 0
+	for b.Loop() {
+		p := w.Get()
+		p.SetFrame(frames[i])
+		if i++; i == flows {
+			i = 0
+		}
+		if !batch {
+			w.Input(em1, p)
+			continue
+		}
+		if ps = append(ps, p); len(ps) == cap(ps) {
+			w.InputBatch(em1, ps)
+			ps = ps[:0]
+		}
+	}
+	w.InputBatch(em1, ps)
+	if em0.Counters.OutPackets.Load() == sent {
+		b.Fatal("nothing left em0")
+	}
+}
