@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strings"
@@ -167,12 +168,20 @@ type natPool struct {
 	portLow uint16 // rdr: first port of the rule's destination range
 }
 
+// maxIfIndex is the largest interface index a state can be bound to.
+const maxIfIndex = math.MaxInt16
+
 // Compile compiles spec for the interfaces, routes and seed of env. The
 // result is immutable and can be given to Filter.Load; its interface table
 // follows Filter.SetInterfaces once loaded.
 func Compile(spec *pfconf.Spec, env Env) (*Ruleset, error) {
 	if spec == nil {
 		return nil, errors.New("filter: nil spec")
+	}
+	for _, i := range env.Interfaces {
+		if i.Index > maxIfIndex {
+			return nil, fmt.Errorf("filter: interface %s: index %d above %d", i.Name, i.Index, maxIfIndex)
+		}
 	}
 	rs := &Ruleset{
 		spec:    spec,

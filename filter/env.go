@@ -111,14 +111,14 @@ func bind(rs *Ruleset, env Env) *ifTable {
 	t := &ifTable{route: env.Route}
 	max := -1
 	for _, i := range env.Interfaces {
-		if i.Index > max {
+		if i.Index > max && i.Index <= maxIfIndex {
 			max = i.Index
 		}
 	}
 	t.byIndex = make([]*ifEntry, max+1)
 	words := (len(rs.names) + 63) / 64
 	for _, i := range env.Interfaces {
-		if i.Index < 0 {
+		if i.Index < 0 || i.Index > maxIfIndex { // Compile refuses these
 			continue
 		}
 		e := &ifEntry{Interface: i, member: make([]uint64, words+1)}

@@ -300,7 +300,20 @@ func (f *Filter) TestReply(dir Dir, ifindex int, p *packet.Packet, reply *packet
 	} else if !pd.frag || pd.proto != header.ProtoTCP && pd.proto != header.ProtoUDP {
 		var k stateKey
 		k.setFromHeader(dir, pd, p.Bytes()[m.L3:])
-		if s, ki, sh := f.states.acquire(&k); s != nil {
+		var in *state
+		if dir == Out {
+			in, _ = p.PFState.(*state)
+		}
+		s, ki, sh := f.states.linked(in, &k)
+		if s == nil {
+			if s, ki, sh = f.states.acquire(&k); s != nil && in != nil {
+				in.reverse.Store(s)
+			}
+		}
+		if s != nil {
+			if dir == In {
+				p.PFState = s
+			}
 			if res, ok := f.stateHit(rs, s, ki, sh, pd, p, now); ok {
 				return res
 			}

@@ -197,8 +197,8 @@ func (f *Filter) logState(s *state, pd *pdesc, p *packet.Packet, action, reason 
 	}
 	if r := s.rule; r != nil {
 		e.rulenr = uint32(r.nr)
-		if s.anchor != nil {
-			e.rulenr, e.subrulenr, e.ruleset = uint32(s.anchor.nr), uint32(r.nr), r.rs.name
+		if s.anchorNr != 0 {
+			e.rulenr, e.subrulenr, e.ruleset = s.anchorNr-1, uint32(r.nr), r.rs.name
 		}
 	}
 	return f.log.write(&e)

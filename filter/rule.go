@@ -105,10 +105,13 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, pd *pde
 		f.limits[limMaxStates].Add(1)
 		return pfresMaxStates, packet.DropStateLimit
 	}
-	s := &state{rule: r, anchor: am, dir: pd.dir, ifindex: -1, creation: uint32(now), last: uint32(now),
+	s := &state{rule: r, dir: pd.dir, ifindex: -1, creation: uint32(now), last: uint32(now),
 		tag: tag, log: r.log, opts: r.r.AllowOpts, sloppy: r.sloppy}
+	if am != nil {
+		s.anchorNr = uint32(am.nr) + 1
+	}
 	if r.ifBound { // pfconf applied set state-policy
-		s.ifindex = int32(pd.ifindex)
+		s.ifindex = int16(pd.ifindex)
 	}
 	// Keys: the packet as it is (wire for in, stack for out) and as it
 	// will be after translation.
@@ -154,6 +157,11 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, pd *pde
 	f.inserts.Add(1)
 	r.states.Add(1)
 	r.creations.Add(1)
+	if pd.dir == In {
+		p.PFState = s
+	} else if in, _ := p.PFState.(*state); in != nil {
+		in.reverse.Store(s)
+	}
 	if s.translated() {
 		if pd.src != pd.osrc {
 			nat.RewriteSrc(p, pd.src.Addr(), pd.src.Port())

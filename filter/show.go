@@ -214,8 +214,8 @@ func (f *Filter) StateLines(now int64) []StateLine {
 		}
 		fmt.Fprintf(&d, "   age %s, expires in %s, %d:%d pkts, %d:%d bytes", hms(now-int64(s.creation)), hms(max(exp, 0)),
 			s.packets[0], s.packets[1], s.bytes[0], s.bytes[1])
-		if s.anchor != nil {
-			fmt.Fprintf(&d, ", anchor %d", s.anchor.nr)
+		if s.anchorNr != 0 {
+			fmt.Fprintf(&d, ", anchor %d", s.anchorNr-1)
 		}
 		if s.rule != nil {
 			fmt.Fprintf(&d, ", rule %d", s.rule.nr)

@@ -132,13 +132,16 @@ type peer struct {
 // wire key) come first, so that a hit touches two cache lines; the
 // struct is 192 bytes, a size class of its own.
 type state struct {
-	src     peer // the side that created the state
-	dst     peer
-	last    uint32 // last packet (pf's expire)
-	ifindex int32  // -1: floating
+	src  peer // the side that created the state
+	dst  peer
+	last uint32 // last packet (pf's expire)
+	// anchorNr is 1 + the number of the anchor rule the state's rule was
+	// reached through, 0 for none (pflog and pfctl -ss -v show it).
+	anchorNr uint32
 	// creation is in seconds, as the caller's clock gives them.
 	creation uint32
 	tag      uint16
+	ifindex  int16 // -1: floating; the dataplane's indexes are small
 	dir      Dir
 	timeout  uint8
 	log      pfconf.LogFlags
@@ -150,11 +153,13 @@ type state struct {
 	packets  [2]uint64
 	bytes    [2]uint64
 
-	key    [2]stateKey // wire, stack
-	rule   *rule
-	anchor *rule
-	sn     *srcNode
-	id     uint64
+	key [2]stateKey // wire, stack
+	// reverse is the state that the packets of this one, an in state,
+	// last matched on the way out: pf out tries it before the table.
+	reverse atomic.Pointer[state]
+	rule    *rule
+	sn      *srcNode
+	id      uint64
 }
 
 func (s *state) translated() bool { return s.key[skWire] != s.key[skStack] }
@@ -366,6 +371,35 @@ func (t *stateTable) acquire(k *stateKey) (s *state, ki int, sh *shard) {
 		return nil, 0, nil
 	}
 	return s, ki, ws
+}
+
+// linked returns the state that in (the state pf in found for the same
+// packet) links to, if it holds key k, with the lock acquire would take,
+// held; or nil. The link is a hint: keys never change, and a state that
+// is not dead under its lock is in the table, so a state holding k is the
+// one the table would give.
+func (t *stateTable) linked(in *state, k *stateKey) (s *state, ki int, sh *shard) {
+	if in == nil {
+		return nil, 0, nil
+	}
+	if s = in.reverse.Load(); s == nil {
+		return nil, 0, nil
+	}
+	switch {
+	case s.key[skWire].eq(k):
+		ki = skWire
+	case s.key[skStack].eq(k):
+		ki = skStack
+	default:
+		return nil, 0, nil
+	}
+	sh = &t.shards[s.wshard]
+	sh.mu.Lock()
+	if s.dead {
+		sh.mu.Unlock()
+		return nil, 0, nil
+	}
+	return s, ki, sh
 }
 
 // has reports whether any state holds k (NAT's collision test).

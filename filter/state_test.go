@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"unsafe"
+
+	"github.com/hostnet/hostnet/filter/pfconf"
 )
 
 // TestShardTable drives one shard's open-addressed table with chosen
@@ -234,5 +237,20 @@ func TestStateSize(t *testing.T) {
 	}
 	if got := unsafe.Offsetof(state{}.key) + unsafe.Sizeof(stateKey{}); got > 128 {
 		t.Errorf("wire key ends at byte %d, want it within the first 128", got)
+	}
+}
+
+// TestCompileIfIndexLimit: a state keeps its interface in 16 bits, so an
+// index beyond them is refused when the ruleset is compiled.
+func TestCompileIfIndexLimit(t *testing.T) {
+	spec, err := pfconf.ParseWith("pf.conf", strings.NewReader("pass\n"), pfconf.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(spec, Env{Interfaces: []Interface{{Index: maxIfIndex, Name: "tap0"}}}); err != nil {
+		t.Errorf("Compile(index %d) = %v, want nil", maxIfIndex, err)
+	}
+	if _, err := Compile(spec, Env{Interfaces: []Interface{{Index: maxIfIndex + 1, Name: "tap1"}}}); err == nil {
+		t.Errorf("Compile(index %d) = nil, want an error", maxIfIndex+1)
 	}
 }

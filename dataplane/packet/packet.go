@@ -43,6 +43,10 @@ type Packet struct {
 	Prio uint8
 	// PFTag is the pf tag id attached by bridge rules or pf; 0 is none.
 	PFTag uint16
+	// PFState is pf's: the state pf in found or made for the packet, so
+	// that pf out follows its link to the state on the way out instead
+	// of looking it up again (OpenBSD's statekey and its sk_reverse).
+	PFState any
 	// GSO describes a super-frame that still has to be segmented, as a
 	// virtio-net header carries it. Zero for ordinary frames.
 	GSO GSO
@@ -76,6 +80,7 @@ func (p *Packet) Reset() {
 	p.Stamp = 0
 	p.Prio = 0
 	p.PFTag = 0
+	p.PFState = nil
 	p.GSO = GSO{}
 	p.Meta = Parsed{}
 }
