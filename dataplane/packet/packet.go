@@ -164,6 +164,7 @@ func (pl *Pool) Get() *Packet {
 // else's frame.
 func (pl *Pool) Put(p *Packet) {
 	p.b = nil
+	p.PFState = nil // the state may go
 	pl.p.Put(p)
 }
 
@@ -215,6 +216,7 @@ func (c *Cache) Put(p *Packet) {
 		c.free = c.free[:half]
 	}
 	p.b = nil
+	p.PFState = nil
 	c.free = append(c.free, p)
 }
 
