@@ -172,9 +172,18 @@ func BenchmarkNewConnection(b *testing.B) {
 
 // BenchmarkStateMemory reports the heap per translated state (both keys).
 func BenchmarkStateMemory(b *testing.B) {
-	const n = 100000
+	for _, n := range []int{100000, 1000000} {
+		name := fmt.Sprintf("%dk", n/1000)
+		if n >= 1000000 {
+			name = fmt.Sprintf("%dM", n/1000000) // the "1 M states must fit"
+		}
+		b.Run(name, func(b *testing.B) { benchStateMemory(b, n) })
+	}
+}
+
+func benchStateMemory(b *testing.B, n int) {
 	for b.Loop() {
-		f := newTestFilter(b, "set limit states 200000\npass out on em0 nat-to 203.0.113.0/24\n", Options{})
+		f := newTestFilter(b, fmt.Sprintf("set limit states %d\npass out on em0 nat-to 203.0.113.0/24\n", 2*n), Options{})
 		p := udpPkt(b, "10.1.0.0", 4000, "198.51.100.7", 53)
 		orig := packet.New()
 		orig.CopyFrom(p)
@@ -190,7 +199,10 @@ func BenchmarkStateMemory(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/state")
+		if got := f.states.count.Load(); got != int64(n) {
+			b.Fatalf("%d states in the table, want %d", got, n)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "bytes/state")
 		runtime.KeepAlive(f)
 	}
 }

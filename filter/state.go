@@ -206,14 +206,14 @@ type slot struct {
 // costs the probe's cache line and the state's.
 type shard struct {
 	mu    sync.Mutex
-	slots []slot // a power of two long, or empty; at most 7/8 full
+	slots []slot // at most 7/8 full; grows by half
 	n     int
 	_     [24]byte // keep shards on their own cache lines
 }
 
 // stateTable is the sharded state table: each state is reachable from its
 // wire key and, when translated, its stack key. The low 8 bits of a key's
-// hash pick the shard, the bits above them the home slot in it.
+// hash pick the shard, its high bits the home slot in it (home).
 type stateTable struct {
 	shards [numShards]shard
 	seed   uint64 // keys the hash, so that probe runs cannot be aimed at
@@ -239,14 +239,31 @@ func (t *stateTable) hash64(k *stateKey) uint64 {
 
 func (t *stateTable) shardOf(k *stateKey) *shard { return &t.shards[t.hash64(k)%numShards] }
 
+// home is the slot where a key of hash h starts its probe in a table of
+// n slots: the hash scaled to n by its high bits (Lemire's fastrange),
+// so that a table can grow by half and not only double: at a million
+// states doubling would leave a quarter of the slots' memory idle.
+func home(h, n uint64) uint64 {
+	hi, _ := bits.Mul64(h, n)
+	return hi
+}
+
+// next is the slot after i in a table of n slots, wrapping around.
+func next(i, n uint64) uint64 {
+	if i++; i == n {
+		return 0
+	}
+	return i
+}
+
 // findLocked returns the state with key k (hash h) in sh and which of
 // its keys matched (skWire for an untranslated state), or nil.
 func (sh *shard) findLocked(k *stateKey, h uint64) (*state, int) {
-	mask := uint64(len(sh.slots) - 1)
-	if len(sh.slots) == 0 {
+	n := uint64(len(sh.slots))
+	if n == 0 {
 		return nil, 0
 	}
-	for i := h >> 8 & mask; ; i = (i + 1) & mask {
+	for i := home(h, n); ; i = next(i, n) {
 		e := &sh.slots[i]
 		if e.s == nil {
 			return nil, 0
@@ -266,7 +283,7 @@ func (sh *shard) findLocked(k *stateKey, h uint64) (*state, int) {
 func (sh *shard) addLocked(s *state, h uint64) {
 	if n := len(sh.slots); (sh.n+1)*8 > n*7 {
 		old := sh.slots
-		sh.slots = make([]slot, max(16, 2*n))
+		sh.slots = make([]slot, max(16, n+n/2))
 		for _, e := range old {
 			if e.s != nil {
 				sh.place(e)
@@ -279,10 +296,10 @@ func (sh *shard) addLocked(s *state, h uint64) {
 
 // place stores e in the first empty slot of its run.
 func (sh *shard) place(e slot) {
-	mask := uint64(len(sh.slots) - 1)
-	i := e.h >> 8 & mask
+	n := uint64(len(sh.slots))
+	i := home(e.h, n)
 	for sh.slots[i].s != nil {
-		i = (i + 1) & mask
+		i = next(i, n)
 	}
 	sh.slots[i] = e
 }
@@ -294,8 +311,8 @@ func (sh *shard) removeLocked(s *state, h uint64) bool {
 	if len(sh.slots) == 0 {
 		return false
 	}
-	mask := uint64(len(sh.slots) - 1)
-	i := h >> 8 & mask
+	n := uint64(len(sh.slots))
+	i := home(h, n)
 	for {
 		e := &sh.slots[i]
 		if e.s == nil {
@@ -304,16 +321,16 @@ func (sh *shard) removeLocked(s *state, h uint64) bool {
 		if e.s == s && e.h == h {
 			break
 		}
-		i = (i + 1) & mask
+		i = next(i, n)
 	}
-	for j := (i + 1) & mask; sh.slots[j].s != nil; j = (j + 1) & mask {
-		home := sh.slots[j].h >> 8 & mask
+	for j := next(i, n); sh.slots[j].s != nil; j = next(j, n) {
+		hm := home(sh.slots[j].h, n)
 		// The entry at j stays if its home is cyclically in (i, j].
 		var stays bool
 		if i <= j {
-			stays = i < home && home <= j
+			stays = i < hm && hm <= j
 		} else {
-			stays = i < home || home <= j
+			stays = i < hm || hm <= j
 		}
 		if !stays {
 			sh.slots[i] = sh.slots[j]

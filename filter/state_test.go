@@ -21,9 +21,12 @@ func TestShardTable(t *testing.T) {
 		hash func(i int) uint64 // the hash of state i
 		n    int
 	}{
-		{name: "distinct", hash: func(i int) uint64 { return uint64(i) << 8 }, n: 200},
-		{name: "one home", hash: func(i int) uint64 { return 7<<8 | uint64(i)<<40 }, n: 40},
-		{name: "wrap", hash: func(i int) uint64 { return uint64(14+i%3)<<8 | uint64(i)<<40 }, n: 13},
+		// home takes the hash's high bits: i<<56 spreads the states over
+		// the table, a shared top byte gives them one home, an all-ones
+		// top the last slot, whose run wraps around to the first.
+		{name: "distinct", hash: func(i int) uint64 { return uint64(i)<<56 | uint64(i)<<8 }, n: 200},
+		{name: "one home", hash: func(i int) uint64 { return 7<<56 | uint64(i)<<8 }, n: 40},
+		{name: "wrap", hash: func(i int) uint64 { return ^uint64(0) - uint64(i%3)<<40 - uint64(i)<<8 }, n: 13},
 		{name: "same hash", hash: func(int) uint64 { return 5 << 8 }, n: 30},
 		{name: "random", hash: func(i int) uint64 { return rand.New(rand.NewPCG(uint64(i), 1)).Uint64() }, n: 500},
 	}
@@ -252,5 +255,19 @@ func TestCompileIfIndexLimit(t *testing.T) {
 	}
 	if _, err := Compile(spec, Env{Interfaces: []Interface{{Index: maxIfIndex + 1, Name: "tap1"}}}); err == nil {
 		t.Errorf("Compile(index %d) = nil, want an error", maxIfIndex+1)
+	}
+}
+
+func TestHome(t *testing.T) {
+	for _, n := range []uint64{16, 24, 913, 10390} {
+		if got := home(^uint64(0), n); got != n-1 {
+			t.Errorf("home(max, %d) = %d, want %d", n, got, n-1)
+		}
+		if got := home(0, n); got != 0 {
+			t.Errorf("home(0, %d) = %d, want 0", n, got)
+		}
+		if got := next(n-1, n); got != 0 {
+			t.Errorf("next(%d, %d) = %d, want 0 (wrap)", n-1, n, got)
+		}
 	}
 }
