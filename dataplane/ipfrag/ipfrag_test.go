@@ -434,3 +434,60 @@ func TestCopyOptions(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFragment cuts arbitrary frames: Init4 and Init6 must refuse what
+// they cannot cut, and what they cut must fit the MTU (IPv4) or the
+// fragment size (IPv6) and join back into the original data.
+func FuzzFragment(f *testing.F) {
+	in4 := udp4(1472, optsMixed, false, 0, false)
+	in6, hdr := udp6(2500, hopByHop, routing)
+	f.Add(in4, uint16(576), uint16(0), uint16(0))                          // IPv4 with options
+	f.Add(in4[:300], uint16(68), uint16(0), uint16(0))                     // truncated: length past the frame
+	f.Add(in6, uint16(0), uint16(hdr), uint16(1232))                       // IPv6 with extension headers
+	f.Add(in6, uint16(0), uint16(hdr+8), uint16(1232))                     // unfragmentable part ends inside a header
+	f.Add(udp4(0, nil, false, 0, false), uint16(28), uint16(0), uint16(0)) // empty payload
+	f.Fuzz(func(t *testing.T, frame []byte, mtu, hdrLen, maxLen uint16) {
+		if len(frame) < 14 || len(frame) > 9100 {
+			return
+		}
+		p := packet.New()
+		p.SetFrame(frame)
+		p.Reassembled = packet.Reassembled{HdrLen: hdrLen, MaxLen: maxLen, ID: 1}
+		var fr ipfrag.Fragmenter
+		var start, end, limit int
+		if hdrLen == 0 {
+			if fr.Init4(p, 14, int(mtu)) != nil {
+				return
+			}
+			ip := header.IPv4(frame[14:])
+			start, end, limit = 14+ip.HeaderLen(), 14+int(ip.TotalLen()), 14+int(mtu)
+		} else {
+			if fr.Init6(p, 14) != nil {
+				return
+			}
+			start = 14 + int(hdrLen)
+			end = 14 + 40 + int(header.IPv6(frame[14:]).PayloadLen())
+			limit = start + 8 + int(maxLen)
+		}
+		var data []byte
+		q := packet.New()
+		for n := 0; fr.More(); n++ {
+			if n > 9000 {
+				t.Fatal("More never reports false")
+			}
+			fr.Next(q)
+			if q.Len() > limit {
+				t.Fatalf("fragment of %d bytes, limit %d", q.Len(), limit)
+			}
+			b := q.Bytes()
+			if hdrLen == 0 {
+				data = append(data, b[14+header.IPv4(b[14:]).HeaderLen():]...)
+			} else {
+				data = append(data, b[start+8:]...)
+			}
+		}
+		if !bytes.Equal(data, frame[start:end]) {
+			t.Fatalf("fragments join into %d bytes, want the original %d", len(data), end-start)
+		}
+	})
+}
