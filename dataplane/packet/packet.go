@@ -43,12 +43,12 @@ type Packet struct {
 	Prio uint8
 	// PFTag is the pf tag id attached by bridge rules or pf; 0 is none.
 	PFTag uint16
-	// Reassembled is set on an IPv6 datagram pf reassembled from
-	// fragments, for the forwarding paths to cut it again as it came.
-	Reassembled Reassembled
 	// GSO describes a super-frame that still has to be segmented, as a
 	// virtio-net header carries it. Zero for ordinary frames.
 	GSO GSO
+	// Reassembled is set on an IPv6 datagram pf reassembled from
+	// fragments, for the forwarding paths to cut it again as it came.
+	Reassembled Reassembled
 	// Meta is filled by Parse; its offsets are into Bytes().
 	Meta Parsed
 }
@@ -98,8 +98,8 @@ func (p *Packet) Reset() {
 	p.Stamp = 0
 	p.Prio = 0
 	p.PFTag = 0
-	p.Reassembled = Reassembled{}
 	p.GSO = GSO{}
+	p.Reassembled = Reassembled{}
 	p.Meta = Parsed{}
 }
 
@@ -147,8 +147,8 @@ func (p *Packet) CopyFrom(q *Packet) {
 	p.Stamp = q.Stamp
 	p.Prio = q.Prio
 	p.PFTag = q.PFTag
-	p.Reassembled = q.Reassembled
 	p.GSO = q.GSO
+	p.Reassembled = q.Reassembled
 	p.Meta = q.Meta
 }
 
