@@ -13,9 +13,10 @@ import (
 // bridge joins an l2.Bridge, which decides, to the interfaces it decides
 // about.
 type bridge struct {
-	ifc     *Interface
-	br      *l2.Bridge
-	members []*Interface // by l2 member index, span ports included
+	ifc      *Interface
+	br       *l2.Bridge
+	members  []*Interface // by l2 member index, span ports included
+	icmpRate ppsLimit     // fragmentation needed sent back (bridgeFragment)
 }
 
 // Bridge returns the l2 bridge of a bridge interface, nil for any other.
@@ -197,9 +198,11 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 }
 
 // bridgeOut sends p, which the bridge decided to forward or flood, out of
-// member i: the bridge's output checks, pf out, the MTU, then ether
-// output; a broadcast or multicast also reaches the member's stack. It
-// borrows p, and reports whether pf took it.
+// member i: the bridge's output checks, pf out, the MTU (for a frame the
+// bridge forwards, fragmenting as bridgeFragment says; what the host sent
+// is not cut, as in bridge_output), then ether output; a broadcast or
+// multicast also reaches the member's stack. It borrows p, and reports
+// whether pf took it.
 func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *packet.Packet) (taken bool) {
 	out := b.members[i]
 	if ok, reason := b.br.OutputAllowed(p, dec, i); !ok {
@@ -223,6 +226,10 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 			// then goes without it.
 			return taken
 		}
+	}
+	if !dec.Host && (!fitsMTU(out, p) || p.Reassembled.IsSet()) {
+		d.bridgeFragment(w, b, dec, out, p)
+		return false
 	}
 	if !fitsMTU(out, p) {
 		out.Counters.Drop(packet.DropMTU)

@@ -168,6 +168,7 @@ func TestNoAllocs(t *testing.T) {
 	d, ports := memDataplane(t, load(t, map[string]string{
 		"hostname.bridge0": "add em1\nadd tap0\nadd vlan10\nup\n",
 		"hostname.vlan10":  "parent em2 vnetid 10\nup\n",
+		"hostname.tap0":    "mtu 1000 up\n",
 	}))
 	for _, p := range ports {
 		p.SetDiscard(true)
@@ -187,6 +188,8 @@ func TestNoAllocs(t *testing.T) {
 		{"bridge forward", "em1", fwd},
 		{"bridge flood with vlan member", "em1", flood},
 		{"vlan child into bridge", "em2", vlanIn},
+		{"bridge fragment", "em1", udpFrame(macA, macB, 9014)},
+		{"bridge fragmentation needed", "em1", withDF(udpFrame(macA, macB, 9014))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,7 +19,10 @@
 //     MAC it is addressed to; forwarding to one member; flooding to every
 //     other member (and a copy to each member's stack for broadcast and
 //     multicast). Each destination is checked (protected domains, out
-//     rules, pf out, MTU) and the frame is written out of it.
+//     rules, pf out, MTU) and the frame is written out of it, cut into
+//     fragments as bridge_fragment and pf_refragment6 cut it (IPv4
+//     without DF too big for the member, IPv6 pf reassembled; IPv4 with
+//     DF earns its sender a fragmentation needed).
 //  5. A tagged frame that nothing took is dropped (novlan).
 //  6. A frame on an interface with an address goes to the host's IP stack.
 //  7. Anything else is dropped and counted as unclaimed.

@@ -220,7 +220,7 @@ func (f *Filter) TestReply(dir Dir, ifindex int, p *packet.Packet, reply *packet
 		if m.Kind == packet.KindIPv4 && header.IPv4(p.Bytes()[m.L3:]).DF() && !rs.spec.Options.Reassemble.NoDF {
 			return f.drop(pfresFrag, packet.DropFragment)
 		}
-		done, taken := f.frags.add(p, now, f.put)
+		done, taken := f.reassemble(p, now)
 		if taken {
 			return Result{Verdict: packet.Taken}
 		}

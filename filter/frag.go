@@ -207,6 +207,13 @@ func (r *reassembler) assembleLocked(k fragKey, e *fragEntry, last fragPiece, pu
 		prev := first.prevNext - int(first.p.Meta.L3) + l3
 		b[prev] = k.proto
 		binary.BigEndian.PutUint16(b[l3+4:], uint16(hl-header.IPv6Size+e.total))
+		// What pf_refragment6 needs to cut it again (pf_reassemble6's
+		// fragment tag); the caller draws the identification.
+		maxLen := last.n
+		for _, q := range e.pieces {
+			maxLen = max(maxLen, q.n)
+		}
+		p.Reassembled = packet.Reassembled{HdrLen: uint16(hl), MaxLen: uint16(maxLen)}
 	}
 	for _, q := range e.pieces {
 		put(q.p)
@@ -214,6 +221,17 @@ func (r *reassembler) assembleLocked(k fragKey, e *fragEntry, last fragPiece, pu
 	r.held -= len(e.pieces)
 	delete(r.entries, k)
 	packet.Parse(p)
+}
+
+// reassemble is add for f: a reassembled IPv6 datagram gets the
+// identification its fragments will carry when they are cut again, drawn
+// from f's seeded source, as ip6_fragment draws ip6_randomid.
+func (f *Filter) reassemble(p *packet.Packet, now int64) (done, taken bool) {
+	done, taken = f.frags.add(p, now, f.put)
+	if done && p.Reassembled.IsSet() {
+		p.Reassembled.ID = uint32(f.rnd.Uint64())
+	}
+	return done, taken
 }
 
 // purge drops datagrams older than timeout seconds.

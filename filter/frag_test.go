@@ -144,3 +144,59 @@ func TestReassembly(t *testing.T) {
 		}
 	})
 }
+
+// TestReassembledRecord checks what reassembly records for refragmenting
+// (pf_reassemble6's fragment tag): the unfragmentable length, the largest
+// fragment and a new identification for IPv6; nothing for IPv4, which
+// is cut to the egress MTU instead.
+func TestReassembledRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		src, dst string
+		size     int
+		order    []int
+		want     packet.Reassembled // ID: only whether it is set
+	}{
+		{"IPv6 1232", "2001:db8::7", "2001:db8::1", 1232, []int{0, 1, 2}, packet.Reassembled{HdrLen: 40, MaxLen: 1232, ID: 1}},
+		{"IPv6 last first", "2001:db8::7", "2001:db8::1", 1000, []int{3, 2, 1, 0}, packet.Reassembled{HdrLen: 40, MaxLen: 1000, ID: 1}},
+		{"IPv4", "198.51.100.7", "203.0.113.1", 1232, []int{0, 1, 2}, packet.Reassembled{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTestFilter(t, "pass all\n", Options{})
+			frags := fragment(t, bigUDP(t, tc.src, tc.dst, 3000), tc.size)
+			if len(frags) != len(tc.order) {
+				t.Fatalf("%d fragments, want %d", len(frags), len(tc.order))
+			}
+			var r Result
+			for _, k := range tc.order {
+				r = f.Test(In, ifEm0, frags[k], 1)
+			}
+			last := frags[tc.order[len(tc.order)-1]]
+			if r.Verdict != packet.Pass {
+				t.Fatalf("completing fragment: %+v, want pass", r)
+			}
+			got := last.Reassembled
+			if (got.ID != 0) != (tc.want.ID != 0) {
+				t.Errorf("Reassembled.ID = %#x, want it set: %v", got.ID, tc.want.ID != 0)
+			}
+			got.ID, tc.want.ID = 0, 0
+			if got != tc.want {
+				t.Errorf("Reassembled = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	t.Run("each datagram its own identification", func(t *testing.T) {
+		f := newTestFilter(t, "pass all\n", Options{})
+		var ids []uint32
+		for range 2 {
+			frags := fragment(t, bigUDP(t, "2001:db8::7", "2001:db8::1", 3000), 1232)
+			for _, q := range frags {
+				f.Test(In, ifEm0, q, 1)
+			}
+			ids = append(ids, frags[2].Reassembled.ID)
+		}
+		if ids[0] == ids[1] {
+			t.Errorf("both datagrams got identification %#x", ids[0])
+		}
+	})
+}

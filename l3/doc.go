@@ -28,7 +28,11 @@
 //     before pf.
 //  6. Filter.Out on the egress interface (pf out, NAT); a changed
 //     destination is routed again. Still too big (no DF): fragments
-//     (RFC 791), each resolved and sent as below.
+//     (RFC 791, ipfrag), each resolved and sent as below. An IPv6
+//     datagram pf reassembled (packet.Reassembled) skips the check of
+//     step 5 and leaves in the fragments it came in (pf_refragment6),
+//     each checked against the MTU: one too big is dropped, with a
+//     packet too big quoting it.
 //  7. Next hop resolved from the ARP cache without a lock (a gateway
 //     route keeps its gateway's entry, as OpenBSD's rt_gwroute does), the
 //     Ethernet addresses written, Output. An unresolved next hop holds the

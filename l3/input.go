@@ -345,7 +345,7 @@ func (r *Router) forward6(tx Tx, st *state, in *iface, p *packet.Packet, rt *rtE
 	}
 	ip.SetHopLimit(ip.HopLimit() - 1)
 	out := st.ifs[rt.ifindex]
-	if header.IPv6Size+int(ip.PayloadLen()) > out.mtu {
+	if tooBig6(out, p) {
 		// Checked before pf out, as for IPv4's fragmentation needed.
 		r.icmpError6(st, in, p, header.ICMPv6PacketTooBig, 0, uint32(out.mtu), 1, now)
 		r.drop(out, p, packet.DropMTU)
@@ -370,7 +370,7 @@ func (r *Router) forward6(tx Tx, st *state, in *iface, p *packet.Packet, rt *rtE
 				return
 			}
 			out = st.ifs[rt.ifindex]
-			if header.IPv6Size+int(ip.PayloadLen()) > out.mtu {
+			if tooBig6(out, p) {
 				r.icmpError6(st, in, p, header.ICMPv6PacketTooBig, 0, uint32(out.mtu), 1, now)
 				r.drop(out, p, packet.DropMTU)
 				return
@@ -381,7 +381,7 @@ func (r *Router) forward6(tx Tx, st *state, in *iface, p *packet.Packet, rt *rtE
 	if rt.flags&RouteGateway != 0 {
 		nh = rt.gwb[:16]
 	}
-	r.transmit6(tx, st, out, nh, rt.gwc, p, true, now)
+	r.forwardOut6(tx, st, in, out, nh, rt.gwc, p, now)
 }
 
 // local6 delivers a packet to the host: to one of its addresses, or to a

@@ -197,29 +197,6 @@ func TestParamProblem6(t *testing.T) {
 	}
 }
 
-func TestCopyOptions(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []byte
-		want []byte
-	}{
-		{name: "none", opts: nil, want: nil},
-		{name: "record route dropped", opts: []byte{7, 7, 4, 0, 0, 0, 0, 0}, want: nil},
-		{name: "router alert kept", opts: []byte{0x94, 4, 0, 0}, want: []byte{0x94, 4, 0, 0}},
-		{name: "nop and end", opts: []byte{1, 0x94, 4, 0, 0, 0, 0x83, 3, 0}, want: []byte{0x94, 4, 0, 0}},
-		{name: "mixed", opts: []byte{7, 3, 4, 0x83, 7, 4, 0, 0, 0, 0}, want: []byte{0x83, 7, 4, 0, 0, 0, 0}},
-		{name: "truncated", opts: []byte{0x83, 9, 4}, want: nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dst := make([]byte, 40)
-			n := copyOptions(dst, tc.opts)
-			if string(dst[:n]) != string(tc.want) {
-				t.Errorf("copyOptions(%x) = %x, want %x", tc.opts, dst[:n], tc.want)
-			}
-		})
-	}
-}
-
 func TestStrings(t *testing.T) {
 	for _, tc := range []struct {
 		got, want string

@@ -250,8 +250,9 @@ func init() {
 	scenarios = append(scenarios,
 		scenario{
 			// A 7306-byte frame (a GSO super-frame captured on its sender)
-			// does not fit tap0's 1500 MTU: dropped and counted. tap1
-			// has a 9000 MTU and takes it.
+			// does not fit tap0's 1500 MTU: dropped and counted, and
+			// since it has DF its sender gets a fragmentation needed
+			// (bridge_send_icmp_err). tap1 has a 9000 MTU and takes it.
 			name: "mtu",
 			conf: map[string]string{
 				"hostname.bridge0": "add em1\nadd tap0\nadd tap1\nup\n",
@@ -263,6 +264,9 @@ func init() {
 				expect(t, r, "tap0")
 				expect(t, r, "tap1", in[0])
 				expectDrops(t, r, "tap0", packet.DropMTU, 1)
+				if n := len(icmp4(r, "em1", 3 /* destination unreachable */)); n != 1 {
+					t.Errorf("em1 got %d unreachables, want 1 fragmentation needed", n)
+				}
 			},
 		})
 }

@@ -50,9 +50,31 @@ type Packet struct {
 	// GSO describes a super-frame that still has to be segmented, as a
 	// virtio-net header carries it. Zero for ordinary frames.
 	GSO GSO
+	// Reassembled is set on an IPv6 datagram pf reassembled from
+	// fragments, for the forwarding paths to cut it again as it came.
+	Reassembled Reassembled
 	// Meta is filled by Parse; its offsets are into Bytes().
 	Meta Parsed
 }
+
+// Reassembled describes an IPv6 datagram that pf reassembled (OpenBSD's
+// PACKET_TAG_PF_REASSEMBLED and its pf_fragment_tag): what
+// pf_refragment6 needs to cut it again. The zero value is a packet that
+// was not reassembled.
+type Reassembled struct {
+	// HdrLen is the length of the unfragmentable part: the IPv6 header
+	// and the extension headers that came before the fragment header
+	// (ft_hdrlen). It is at least 40 when set.
+	HdrLen uint16
+	// MaxLen is the largest data length of the fragments (ft_maxlen).
+	MaxLen uint16
+	// ID is the identification of the new fragments, drawn by pf when
+	// it reassembled (ip6_fragment's ip6_randomid).
+	ID uint32
+}
+
+// IsSet reports whether r describes a reassembled datagram.
+func (r Reassembled) IsSet() bool { return r.HdrLen != 0 }
 
 // GSO is the offload state of a super-frame (virtio-net header fields).
 type GSO struct {
@@ -82,6 +104,7 @@ func (p *Packet) Reset() {
 	p.PFTag = 0
 	p.PFState = nil
 	p.GSO = GSO{}
+	p.Reassembled = Reassembled{}
 	p.Meta = Parsed{}
 }
 
@@ -130,6 +153,7 @@ func (p *Packet) CopyFrom(q *Packet) {
 	p.Prio = q.Prio
 	p.PFTag = q.PFTag
 	p.GSO = q.GSO
+	p.Reassembled = q.Reassembled
 	p.Meta = q.Meta
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package ipfrag_test
+
+const raceEnabled = false
