@@ -113,6 +113,12 @@ func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) bool
 	if w.floods == 0 {
 		tx = w
 	}
+	// The stack's output starts a new nesting of vlan interfaces: the
+	// tags the frame came in under do not count against those it leaves
+	// under.
+	depth := w.depth
+	w.depth = 0
 	d.stack.r.Input(tx, p, int(ifc.Index), w.now)
+	w.depth = depth
 	return true
 }
