@@ -466,6 +466,53 @@ func TestCLIAgainstDaemon(t *testing.T) {
 		}
 	})
 
+	t.Run("tcpdump filter", func(t *testing.T) {
+		type result struct {
+			code      int
+			out, errs string
+		}
+		done := make(chan result, 1)
+		go func() {
+			c, o, e := runCmd(t, "tcpdump", "-i", "tap1", "-c", "3", "-socket", sock, "ether", "src", macA.String())
+			done <- result{c, o, e}
+		}()
+		var r result
+		deadline := time.After(10 * time.Second)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case r = <-done:
+				break wait
+			case <-tick.C:
+				// Two frames from B for each from A: only A's match.
+				mp.port("tap1").Inject(frame(macA, macB))
+				mp.port("tap1").Inject(frame(macA, macB))
+				mp.port("tap1").Inject(frame(macB, macA))
+			case <-deadline:
+				t.Fatalf("tcpdump with a filter did not end within 10s")
+			}
+		}
+		if r.code != 0 {
+			t.Fatalf("tcpdump: exit %d, stderr %q", r.code, r.errs)
+		}
+		lines := strings.Split(strings.TrimSpace(r.out), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("tcpdump printed %d lines, want 3: %q", len(lines), r.out)
+		}
+		for _, l := range lines {
+			if want := " " + macA.String() + " " + macB.String() + " 88b5"; !strings.Contains(l, want) {
+				t.Errorf("tcpdump ether src %s printed %q, want only frames from it", macA, l)
+			}
+		}
+		// A bad expression is refused before anything is captured.
+		c, _, e := runCmd(t, "tcpdump", "-i", "tap1", "-socket", sock, "port", "http")
+		if c != 2 || !strings.Contains(e, "expected a port number") {
+			t.Errorf("tcpdump port http: exit %d, stderr %q; want 2 and the filter error", c, e)
+		}
+	})
+
 	t.Run("reload", func(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "vm.conf"), []byte(threeVMs), 0o644); err != nil {
 			t.Fatal(err)

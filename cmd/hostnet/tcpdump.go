@@ -19,6 +19,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/hostnet/hostnet/cmd/hostnet/capfilter"
 )
 
 // captureQueue is how many frames a capture holds for its client before it
@@ -37,8 +39,9 @@ type capFrame struct {
 
 // capSub is one tcpdump client of an interface.
 type capSub struct {
-	ch    chan capFrame
-	drops atomic.Uint64
+	ch     chan capFrame
+	filter *capfilter.Filter // the client's expression
+	drops  atomic.Uint64
 }
 
 // capHub fans the frames of one interface out to its clients. Its capture
@@ -53,8 +56,9 @@ func (h *capHub) active() bool {
 	return p != nil && len(*p) > 0
 }
 
-// capture runs on the frame path: it copies the frame once and offers it
-// to each client without blocking, counting a drop for a full queue.
+// capture runs on the frame path: it copies a frame that some client's
+// filter matches once and offers it to each such client without
+// blocking, counting a drop for a full queue.
 func (h *capHub) capture(frame []byte, ns int64, out bool) {
 	p := h.subs.Load()
 	if p == nil {
@@ -62,6 +66,9 @@ func (h *capHub) capture(frame []byte, ns int64, out bool) {
 	}
 	var c []byte
 	for _, s := range *p {
+		if !s.filter.Match(frame) {
+			continue
+		}
 		if c == nil {
 			c = slices.Clone(frame)
 		}
@@ -140,13 +147,18 @@ func (o *tcpdumpOpts) define(fs *flag.FlagSet) {
 
 func (d *daemon) prepTcpdump(ctx context.Context, args []string) (func(w io.Writer) error, error) {
 	var o tcpdumpOpts
-	if _, err := serverFlags("tcpdump", expandShortFlags(args, "en"), o.define); err != nil {
+	fs, err := serverFlags("tcpdump", expandShortFlags(args, "en"), o.define)
+	if err != nil {
 		return nil, err
 	}
 	if *o.iface == "" {
 		return nil, errors.New("tcpdump: -i IF is required")
 	}
-	s := &capSub{ch: make(chan capFrame, captureQueue)}
+	filter, err := capfilter.Compile(strings.Join(fs.Args(), " "))
+	if err != nil {
+		return nil, fmt.Errorf("tcpdump: %w", err)
+	}
+	s := &capSub{ch: make(chan capFrame, captureQueue), filter: filter}
 	if err := d.subscribe(*o.iface, s); err != nil {
 		return nil, err
 	}
@@ -188,14 +200,26 @@ func (d *daemon) prepTcpdump(ctx context.Context, args []string) (func(w io.Writ
 }
 
 func cmdTcpdump(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("tcpdump", "-i IF [-c N] [-w FILE] [-e] [-n] [-socket PATH]",
+	fs := newFlagSet("tcpdump", "-i IF [-c N] [-w FILE] [-e] [-n] [-socket PATH] [EXPRESSION]",
 		`Tcpdump captures the frames that interface IF of the running daemon
 receives and sends, live, as tcpdump(8) does: a line per frame (tcpdump -e
 -n style: time, source and destination MAC, ethertype, length, and a summary
 of ARP, IPv4, IPv6, ICMP, TCP and UDP), or with -w the frames as a pcap
 file for tcpdump -r or Wireshark. It stops after -c N frames or when
 interrupted. A capture never slows the frame path: frames a slow client
-cannot take are dropped and counted.`, stderr)
+cannot take are dropped and counted.
+
+EXPRESSION selects frames as pcap-filter(7) does, for its common part:
+host, net, port and portrange (with src, dst and tcp, udp, sctp, ip, ip6
+qualifiers), ether host/src/dst, broadcast, multicast, the protocols ip,
+ip6, arp, tcp, udp, sctp, icmp, icmp6, proto N, vlan [ID], less and
+greater N, with not (!), and (&&), or (||) and parentheses. Addresses and
+ports are numbers (no name lookups). Unlike pcap, address and port
+primitives also match frames under VLAN tags. Examples:
+
+  hostnet tcpdump -i tap3 tcp port 80
+  hostnet tcpdump -i em0 'host 192.0.2.1 and not icmp'
+  hostnet tcpdump -i trunk0 vlan 10 and arp`, stderr)
 	var o tcpdumpOpts
 	o.define(fs)
 	cf := addClientFlags(fs)
@@ -203,8 +227,8 @@ cannot take are dropped and counted.`, stderr)
 	if code, done := parseFlags(fs, args, stdout); done {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hostnet tcpdump: filter expressions are not supported: %q\n", strings.Join(fs.Args(), " "))
+	if _, err := capfilter.Compile(strings.Join(fs.Args(), " ")); err != nil {
+		fmt.Fprintf(stderr, "hostnet tcpdump: %v\n", err)
 		return 2
 	}
 	if *o.iface == "" {
