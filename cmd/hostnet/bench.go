@@ -46,8 +46,8 @@ bytes, and the router with NAT over 1000 established UDP flows. It prints
 the time per frame, millions of frames a second, the frame bytes as
 Gbit/s and allocations per frame.
 
-Through tap devices (root, iperf3, ping, ip and ss): two network
-namespaces play two VMs. Each has a NIC on hostnet (hostnet run in a
+Through tap devices (needs root, and iperf3, ping, ip and ss: apt-get
+install iperf3 iputils-ping iproute2): two network namespaces play two VMs. Each has a NIC on hostnet (hostnet run in a
 namespace of its own, with both VMs' taps in one bridge, the taps moved
 into the VMs' namespaces) and a NIC on a Linux bridge (veth pairs into a
 bridge in another namespace), so that both paths join the same two
