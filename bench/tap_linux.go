@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func Tap(ctx context.Context, opts TapOptions) (res *TapResult, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("needs root: network namespaces, veth pairs and tap devices")
 	}
-	if cmds, pkgs := MissingTools(execLookPath); len(cmds) > 0 {
+	if cmds, pkgs := MissingTools(exec.LookPath); len(cmds) > 0 {
 		return nil, fmt.Errorf("missing %s: apt-get install %s", strings.Join(cmds, ", "), strings.Join(pkgs, " "))
 	}
 	if opts.Hostnet == "" {
@@ -146,18 +147,6 @@ func Tap(ctx context.Context, opts TapOptions) (res *TapResult, err error) {
 		}
 	}
 	return res, nil
-}
-
-// execLookPath is exec.LookPath with /usr/sbin and /sbin also searched,
-// where ip(8) lives on systems whose PATH lacks them.
-func execLookPath(name string) (string, error) {
-	for _, dir := range append(filepath.SplitList(os.Getenv("PATH")), "/usr/sbin", "/sbin") {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: not found", name)
 }
 
 // removeStale deletes the namespaces of earlier runs whose process is

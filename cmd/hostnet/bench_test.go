@@ -135,7 +135,6 @@ linux bridge: not measured: cannot create a Linux bridge here
 
 scenario           ns/frame   Mpps  Gbit/s  allocs/frame
 bridge-forward/64     100.0  10.00    5.12             0
-not measured: through tap devices: needs root
 `},
 	}
 	for _, tc := range tests {
