@@ -9,11 +9,19 @@ import (
 // checks that every frame of the loop left where it should.
 func runScenario(b *testing.B, build func() (*Scenario, error)) {
 	b.Helper()
+	runScenarioMode(b, build, false)
+}
+
+// runScenarioMode is runScenario with frames run one by one (Single)
+// when single is set.
+func runScenarioMode(b *testing.B, build func() (*Scenario, error), single bool) {
+	b.Helper()
 	s, err := build()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
+	s.Single = single
 	b.ReportAllocs()
 	b.SetBytes(int64(s.Size))
 	before := s.Sent()

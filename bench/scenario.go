@@ -19,21 +19,26 @@ import (
 
 // Scenario is one whole-pipeline measurement: a dataplane whose ports are
 // memports that count and discard what they are given, and the frames one
-// of its interfaces receives, fed in turn to Worker.Input. The benchmarks
-// of this package and `hostnet bench` run the same Scenarios.
+// of its interfaces receives, fed in turn to the frame path as a port's
+// reader feeds it: dataplane.BatchSize frames at a time through
+// Worker.InputBatch, in packets from the worker's cache. The benchmarks of
+// this package and `hostnet bench` run the same Scenarios.
 //
 // A Scenario is owned by one goroutine.
 type Scenario struct {
 	Name string // "bridge-forward/64"
 	Size int    // bytes of each frame
+	// Single makes Input run each frame alone through Worker.Input, which
+	// commits the counters once a frame, instead of once a batch.
+	Single bool
 
 	d      *dataplane.Dataplane
 	w      *dataplane.Worker
-	pool   *packet.Pool
 	in     *dataplane.Interface
 	out    []*dataplane.Interface // every frame leaves by each of them
 	frames [][]byte
 	next   int
+	batch  []*packet.Packet // frames Input has not run yet
 }
 
 // Sizes are the frame sizes of the size-dependent benchmarks: 64, 512,
@@ -78,7 +83,7 @@ func newScenario(name string, size int, files map[string]string, in string, outs
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	s := &Scenario{Name: name, Size: size, d: d, w: w, pool: d.Pool()}
+	s := &Scenario{Name: name, Size: size, d: d, w: w, batch: make([]*packet.Packet, 0, dataplane.BatchSize)}
 	var ok bool
 	if s.in, ok = d.Interface(in); !ok {
 		d.Close()
@@ -99,24 +104,42 @@ func newScenario(name string, size int, files map[string]string, in string, outs
 // the measurement (to teach the bridge a MAC, to create a state).
 func (s *Scenario) feed(ifname string, frame []byte) {
 	ifc, _ := s.d.Interface(ifname)
-	p := s.pool.Get()
+	p := s.w.Get()
 	p.SetFrame(frame)
 	s.w.Input(ifc, p)
 }
 
-// Input runs the next frame of s through the frame path. It does not
+// Input hands the next frame of s to the frame path: it runs with the
+// batch it completes, or at once when s.Single is set. It does not
 // allocate.
 func (s *Scenario) Input() {
-	p := s.pool.Get()
+	p := s.w.Get()
 	p.SetFrame(s.frames[s.next])
-	s.w.Input(s.in, p)
 	if s.next++; s.next == len(s.frames) {
 		s.next = 0
 	}
+	if s.Single {
+		s.w.Input(s.in, p)
+		return
+	}
+	if s.batch = append(s.batch, p); len(s.batch) == cap(s.batch) {
+		s.w.InputBatch(s.in, s.batch)
+		s.batch = s.batch[:0]
+	}
 }
 
-// Sent returns the frames sent so far, summed over the output interfaces.
+// Flush runs the frames that Input has not run yet, as a short batch.
+func (s *Scenario) Flush() {
+	if len(s.batch) > 0 {
+		s.w.InputBatch(s.in, s.batch)
+		s.batch = s.batch[:0]
+	}
+}
+
+// Sent returns the frames sent so far, summed over the output interfaces,
+// after the frames that Input has not run yet are run (Flush).
 func (s *Scenario) Sent() uint64 {
+	s.Flush()
 	var n uint64
 	for _, o := range s.out {
 		n += o.Counters.OutPackets.Load()
@@ -125,8 +148,8 @@ func (s *Scenario) Sent() uint64 {
 }
 
 // Check reports an error unless each of the n frames input since Sent
-// returned before left by every output interface: a measurement of frames
-// that were dropped would measure failures.
+// returned before left by every output interface (once the last batch is
+// run): a measurement of frames that were dropped would measure failures.
 func (s *Scenario) Check(before, n uint64) error {
 	got, want := s.Sent()-before, n*uint64(len(s.out))
 	if got == want {
@@ -141,8 +164,12 @@ func (s *Scenario) Check(before, n uint64) error {
 	return fmt.Errorf("%s: %d frames sent for %d input, want %d (drops: %v)", s.Name, got, n, want, drops)
 }
 
-// Close releases the dataplane.
-func (s *Scenario) Close() error { return s.d.Close() }
+// Close releases the worker and the dataplane.
+func (s *Scenario) Close() error {
+	s.Flush()
+	s.w.Close()
+	return s.d.Close()
+}
 
 // Result is what Measure found.
 type Result struct {
@@ -161,7 +188,7 @@ const chunk = 1024
 
 // Measure runs frames through s for at least d, after a warm-up, and
 // returns the figures: the loop is the benchmarks' (one Input per frame,
-// on one goroutine), timed as a whole.
+// on one goroutine), timed as a whole, and checked (Check) at the end.
 func (s *Scenario) Measure(d time.Duration) (Result, error) {
 	for range chunk {
 		s.Input()
@@ -180,6 +207,7 @@ func (s *Scenario) Measure(d time.Duration) (Result, error) {
 			break
 		}
 	}
+	s.Flush()
 	el := time.Since(start)
 	runtime.ReadMemStats(&m1)
 	if err := s.Check(before, n); err != nil {

@@ -169,7 +169,7 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 	case l2.ActionLocal:
 		to := b.members[dec.Member]
 		if to != ifc {
-			to.Counters.CountIn(p.Len())
+			w.tally.In(&to.Counters, p.Len())
 			to.capture(p, w.now, false)
 		}
 		return d.stackInput(w, to, p)
@@ -183,11 +183,15 @@ func (d *Dataplane) bridgeAct(w *worker, b *bridge, ifc *Interface, dec *l2.Deci
 		return d.bridgeOut(w, b, dec, dec.Member, p)
 	case l2.ActionFlood:
 		w.dsts = b.br.FloodTargets(dec, w.dsts)
+		w.floods++
+		taken := false
 		for _, i := range w.dsts {
-			if d.bridgeOut(w, b, dec, i, p) {
-				return true
+			if taken = d.bridgeOut(w, b, dec, i, p); taken {
+				break
 			}
 		}
+		w.floods--
+		return taken
 	}
 	return false
 }
@@ -203,7 +207,7 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 		return false
 	}
 	if dec.Group && out.stack && !dec.Host {
-		out.Counters.CountIn(p.Len())
+		w.tally.In(&out.Counters, p.Len())
 		out.capture(p, w.now, false)
 		d.stackCopy(w, out, p)
 	}
@@ -232,7 +236,7 @@ func (d *Dataplane) bridgeOut(w *worker, b *bridge, dec *l2.Decision, i int, p *
 // its bridge (bridge_enqueue). It borrows p.
 func (d *Dataplane) hostOutput(w *worker, ifc *Interface, p *packet.Packet) {
 	b := ifc.bridge
-	ifc.Counters.CountOut(p.Len())
+	w.tally.Out(&ifc.Counters, p.Len())
 	ifc.capture(p, w.now, true)
 	dec := b.br.HostOutput(p, ifc.member)
 	if dec.Span {
@@ -247,9 +251,11 @@ func (d *Dataplane) hostOutput(w *worker, ifc *Interface, p *packet.Packet) {
 		d.bridgeOut(w, b, &dec, dec.Member, p)
 	case l2.ActionFlood:
 		w.dsts = b.br.FloodTargets(&dec, w.dsts)
+		w.floods++
 		for _, i := range w.dsts {
 			d.bridgeOut(w, b, &dec, i, p)
 		}
+		w.floods--
 	}
 }
 

@@ -171,7 +171,7 @@ func (d *Dataplane) sendReply(w *worker, ifc *Interface, p *packet.Packet) {
 	packet.Parse(r)
 	sw := d.spareWorker(w.now)
 	d.output(sw, ifc, r)
-	d.spare.Put(sw)
+	d.putSpare(sw)
 }
 
 // stackFilter is pf as the host's stack calls it: out on the interface a
@@ -184,12 +184,18 @@ func (s stackFilter) In(int, *packet.Packet) packet.Verdict { return packet.Pass
 // Out implements l3.Filter: pf out on interface ifindex. Translation
 // happens here, on state creation, for routed packets (nat-to on em0).
 func (s stackFilter) Out(ifindex int, p *packet.Packet) packet.Verdict {
-	d := s.d
+	w := s.d.spareWorker(s.d.stack.clock.Load())
+	defer s.d.putSpare(w)
+	return w.Out(ifindex, p)
+}
+
+// Out implements l3.Tx: pf out on interface ifindex for a packet the
+// stack forwards while w runs its input.
+func (w *worker) Out(ifindex int, p *packet.Packet) packet.Verdict {
+	d := w.d
 	if d.pf == nil || ifindex < 0 || ifindex >= len(d.ifs) {
 		return packet.Pass
 	}
-	w := d.spareWorker(d.stack.clock.Load())
-	defer d.spare.Put(w)
 	r := d.pf.TestReply(filter.Out, ifindex, p, w.reply, int64(w.sec))
 	if r.Verdict == packet.Drop && r.Reply && int(p.InPort) < len(d.ifs) {
 		// The answer goes back the way the packet came: out of the

@@ -74,7 +74,7 @@ func (d *Dataplane) read(ctx context.Context, ifc *Interface) error {
 	w := d.NewWorker()
 	batch := make([]*packet.Packet, BatchSize)
 	for i := range batch {
-		batch[i] = d.pool.Get()
+		batch[i] = w.Get()
 	}
 	defer func() {
 		for _, p := range batch {
@@ -82,14 +82,15 @@ func (d *Dataplane) read(ctx context.Context, ifc *Interface) error {
 				d.pool.Put(p)
 			}
 		}
+		w.Close()
 	}()
 	for ctx.Err() == nil {
 		n, err := ifc.port.ReadBatch(batch)
 		if n > 0 {
 			w.SetClock(time.Now().UnixNano())
+			w.InputBatch(ifc, batch[:n])
 			for i := range n {
-				w.Input(ifc, batch[i])
-				batch[i] = d.pool.Get()
+				batch[i] = w.Get()
 			}
 		}
 		if err != nil {

@@ -65,23 +65,33 @@ func (d *Dataplane) newStack(spec *config.Spec, opts Options) error {
 }
 
 // Output implements l3.Output: ether output on interface ifindex for a
-// frame the stack sends. It takes p.
+// frame the stack sends on its own (a reply, a timer's), with a spare
+// worker. It takes p.
 func (s *stack) Output(ifindex int, p *packet.Packet) {
-	d := s.d
+	w := s.d.spareWorker(s.clock.Load())
+	w.Output(ifindex, p)
+	s.d.putSpare(w)
+}
+
+// Output implements l3.Tx: ether output on interface ifindex for a frame
+// the stack forwards while w runs its input. It takes p.
+func (w *worker) Output(ifindex int, p *packet.Packet) {
+	d := w.d
 	if ifindex < 0 || ifindex >= len(d.ifs) {
 		d.pool.Put(p)
 		return
 	}
-	w := d.spareWorker(s.clock.Load())
 	if p.Meta.Kind == packet.KindUnknown {
 		// What the stack builds (replies, errors, ARP) is not parsed
 		// yet; what it forwards is, and stays so through its rewrites.
 		packet.Parse(p)
 	}
 	d.output(w, d.ifs[ifindex], p)
-	d.spare.Put(w)
-	d.pool.Put(p)
+	w.put(p)
 }
+
+// Tally implements l3.Tx: the stack counts into the batch's tally.
+func (w *worker) Tally() *packet.Tally { return w.tally }
 
 // stackInput hands a frame to the host's IP stack on ifc and reports
 // whether the stack took it; if not, the caller still owns p.
@@ -97,6 +107,12 @@ func (d *Dataplane) stackInput(w *worker, ifc *Interface, p *packet.Packet) bool
 	if pass, taken := d.pfTest(w, filter.In, ifc, p); !pass {
 		return taken
 	}
-	d.stack.r.Input(p, int(ifc.Index), w.now)
+	// The stack's output goes through w unless w is in the middle of a
+	// flood, whose targets a second flood would overwrite.
+	var tx l3.Tx
+	if w.floods == 0 {
+		tx = w
+	}
+	d.stack.r.Input(tx, p, int(ifc.Index), w.now)
 	return true
 }

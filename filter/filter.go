@@ -444,6 +444,9 @@ func (f *Filter) translateState(s *state, pd *pdesc, p *packet.Packet) {
 	} else {
 		k, srcSlot, dstSlot = &s.key[skWire], 1, 0
 	}
+	if k.af == 4 && nat.Translate4(p, k.addr4(srcSlot), k.port(srcSlot), k.addr4(dstSlot), k.port(dstSlot)) {
+		return
+	}
 	if ap := k.ap(srcSlot); ap != pd.osrc {
 		nat.RewriteSrc(p, ap.Addr(), ap.Port())
 	}

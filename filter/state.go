@@ -98,6 +98,14 @@ func (k *stateKey) addr(i int) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
+// addr4 is addr for an IPv4 key, as a big-endian word.
+func (k *stateKey) addr4(i int) uint32 {
+	if i == 1 {
+		return uint32(k.a1l)
+	}
+	return uint32(k.a0l)
+}
+
 func (k *stateKey) port(i int) uint16 {
 	if i == 1 {
 		return k.p1
@@ -137,7 +145,8 @@ type state struct {
 	opts     bool // allow-opts
 	dead     bool
 	sloppy   bool
-	xlat     bool // the keys differ (translated), set by insert
+	xlat     bool  // the keys differ (translated), set by insert
+	wshard   uint8 // the shard of the wire key, set by insert
 	packets  [2]uint64
 	bytes    [2]uint64
 
@@ -344,14 +353,15 @@ func (t *stateTable) acquire(k *stateKey) (s *state, ki int, sh *shard) {
 	if ki == skWire {
 		return s, ki, sh
 	}
-	wh := t.hash64(&s.key[skWire])
-	ws := &t.shards[wh%numShards]
+	ws := &t.shards[s.wshard]
 	if ws == sh {
 		return s, ki, sh
 	}
 	sh.mu.Unlock()
 	ws.mu.Lock()
-	if o, _ := ws.findLocked(&s.key[skWire], wh); o != s {
+	// remove marks a state dead under the locks of both its keys' shards:
+	// one that is not is still in the table.
+	if s.dead {
 		ws.mu.Unlock()
 		return nil, 0, nil
 	}
@@ -379,6 +389,7 @@ func (t *stateTable) insert(s *state) (ok bool, conflict *state) {
 		return false, nil
 	}
 	s.xlat = !same
+	s.wshard = uint8(h0 % numShards)
 	a, b := t.lockKeys(s)
 	defer unlockPair(a, b)
 	if o, _ := a.findLocked(&s.key[0], h0); o != nil {

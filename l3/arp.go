@@ -18,7 +18,7 @@ func (r *Router) sendARP(ifc *iface, dst header.MAC, f *header.ARPFields) {
 	b := p.Bytes()
 	header.Ethernet(b).SetType(header.EtherTypeARP)
 	header.ARP(b[header.EthernetSize:]).Encode(f)
-	r.emit(ifc, p, dst)
+	r.emit(nil, ifc, p, dst)
 }
 
 // arpRequest broadcasts a request for target from the address of ifc on
@@ -93,7 +93,7 @@ func (r *Router) inputARP(st *state, in *iface, p *packet.Packet, now int64) {
 	header.ARP(b[header.EthernetSize:]).Encode(&header.ARPFields{
 		Op: header.ARPReply, SenderMAC: in.mac, SenderIP: tpa, TargetMAC: sha, TargetIP: spa,
 	})
-	r.emit(in, p, sha)
+	r.emit(nil, in, p, sha)
 }
 
 // isLocal4 reports whether a is an address of any interface of the host.

@@ -115,7 +115,7 @@ func (f *forwarder) forward() {
 	f.p.SetLen(len(b))
 	copy(f.p.Bytes()[:f.hdr], b)
 	f.p.Meta = f.metas[f.i]
-	f.r.Input(f.p, vetherIdx, 5*sec)
+	f.r.Input(nil, f.p, vetherIdx, 5*sec)
 }
 
 var sinkN int

@@ -61,7 +61,7 @@ func (r *Router) fragment4(st *state, out *iface, nh []byte, gw *gateway, p *pac
 		qip.UpdateChecksum()
 		q.Meta.Frag = packet.FragIsFragment
 		q.Meta.FragOff = origOff + uint16(off)
-		r.transmit4(st, out, nh, gw, q, orig, now)
+		r.transmit4(nil, st, out, nh, gw, q, orig, now)
 		off += n
 	}
 	r.pool.Put(p)

@@ -107,7 +107,7 @@ func (e *env) input(ifindex int, b []byte, now int64) {
 	p := e.pool.Get()
 	p.SetFrame(b)
 	packet.Parse(p)
-	e.r.Input(p, ifindex, now)
+	e.r.Input(nil, p, ifindex, now)
 }
 
 // learnGuest and learnGateway put the guest and the gateway into the ARP

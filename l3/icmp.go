@@ -50,7 +50,7 @@ func (r *Router) send4(st *state, p *packet.Packet, now int64) {
 		r.fragment4(st, out, nh, rt.gwc, p, nil, now)
 		return
 	}
-	r.transmit4(st, out, nh, rt.gwc, p, nil, now)
+	r.transmit4(nil, st, out, nh, rt.gwc, p, nil, now)
 }
 
 // send6 routes and sends an IPv6 packet the host originates; in is the
@@ -79,7 +79,7 @@ func (r *Router) send6(st *state, in *iface, p *packet.Packet, now int64) {
 		r.drop(out, p, packet.DropMTU)
 		return
 	}
-	r.transmit6(st, out, nh, gw, p, false, now)
+	r.transmit6(nil, st, out, nh, gw, p, false, now)
 }
 
 // isBroadcast4 reports whether a is a broadcast or multicast destination

@@ -11,17 +11,18 @@ import (
 // already passed. now is the time in nanoseconds on a monotonic clock (the
 // packet timestamps in replay). The stack answers, forwards or drops p;
 // every drop is counted on the receiving interface (or, past the route
-// lookup, the egress one) under its packet.DropReason. Input is safe for
+// lookup, the egress one) under its packet.DropReason. A forwarded packet
+// leaves through tx (see Tx), which may be nil. Input is safe for
 // concurrent use; forwarding a packet whose next hop is resolved does not
 // allocate.
-func (r *Router) Input(p *packet.Packet, ifindex int, now int64) {
+func (r *Router) Input(tx Tx, p *packet.Packet, ifindex int, now int64) {
 	st := r.st.Load()
 	in := st.iface(ifindex)
 	if in == nil {
 		r.drop(nil, p, packet.DropUnclaimed)
 		return
 	}
-	in.c.CountIn(p.Len())
+	r.countIn(tx, in.c, p.Len())
 	m := &p.Meta
 	if m.Kind == packet.KindUnknown {
 		reason := m.Drop
@@ -41,9 +42,9 @@ func (r *Router) Input(p *packet.Packet, ifindex int, now int64) {
 	}
 	switch m.Kind {
 	case packet.KindIPv4:
-		r.input4(st, in, p, now)
+		r.input4(tx, st, in, p, now)
 	case packet.KindIPv6:
-		r.input6(st, in, p, now)
+		r.input6(tx, st, in, p, now)
 	case packet.KindARP:
 		r.inputARP(st, in, p, now)
 	default:
@@ -80,7 +81,7 @@ func trim(p *packet.Packet) []byte {
 }
 
 // input4 is ip_input after pf: local delivery, or forwarding.
-func (r *Router) input4(st *state, in *iface, p *packet.Packet, now int64) {
+func (r *Router) input4(tx Tx, st *state, in *iface, p *packet.Packet, now int64) {
 	b := trim(p)
 	if !header.IPv4(b[ip4Start:]).IsChecksumValid() {
 		// ipv4_check drops a bad header checksum before anything else,
@@ -119,7 +120,7 @@ func (r *Router) input4(st *state, in *iface, p *packet.Packet, now int64) {
 		r.drop(in, p, packet.DropNoRoute)
 		return
 	}
-	r.forward4(st, in, p, rt, now)
+	r.forward4(tx, st, in, p, rt, now)
 }
 
 // hasSourceRoute reports whether IPv4 options opts (as Parse checked
@@ -144,7 +145,7 @@ func hasSourceRoute(opts []byte) bool {
 }
 
 // forward4 is ip_forward: TTL, route, pf out, MTU, next hop. It takes p.
-func (r *Router) forward4(st *state, in *iface, p *packet.Packet, rt *rtEntry, now int64) {
+func (r *Router) forward4(tx Tx, st *state, in *iface, p *packet.Packet, rt *rtEntry, now int64) {
 	b := p.Bytes()
 	ip := header.IPv4(b[header.EthernetSize:])
 	if ip.TTL() <= 1 {
@@ -175,7 +176,7 @@ func (r *Router) forward4(st *state, in *iface, p *packet.Packet, rt *rtEntry, n
 	var snap [header.IPv4MaxSize + 8]byte
 	if r.filter != nil {
 		orig = snap[:copy(snap[:], orig)]
-		switch r.filter.Out(out.index, p) {
+		switch r.filterOut(tx, out.index, p) {
 		case packet.Drop:
 			r.drop(out, p, packet.DropFilter)
 			return
@@ -208,7 +209,7 @@ func (r *Router) forward4(st *state, in *iface, p *packet.Packet, rt *rtEntry, n
 		r.fragment4(st, out, nh, rt.gwc, p, orig, now)
 		return
 	}
-	r.transmit4(st, out, nh, rt.gwc, p, orig, now)
+	r.transmit4(tx, st, out, nh, rt.gwc, p, orig, now)
 }
 
 // local4 delivers a packet addressed to the host: to owner's address, or a
@@ -270,7 +271,7 @@ func (r *Router) local4(st *state, in *iface, p *packet.Packet, owner int, bcast
 
 // input6 is ip6_input after pf: local delivery, neighbour discovery, or
 // forwarding.
-func (r *Router) input6(st *state, in *iface, p *packet.Packet, now int64) {
+func (r *Router) input6(tx Tx, st *state, in *iface, p *packet.Packet, now int64) {
 	b := trim(p)
 	ip := header.IPv6(b[header.EthernetSize:])
 	dst := b[header.EthernetSize+24 : header.EthernetSize+40]
@@ -311,11 +312,11 @@ func (r *Router) input6(st *state, in *iface, p *packet.Packet, now int64) {
 		r.drop(in, p, packet.DropForwarding)
 		return
 	}
-	r.forward6(st, in, p, rt, now)
+	r.forward6(tx, st, in, p, rt, now)
 }
 
 // forward6 is ip6_forward. It takes p.
-func (r *Router) forward6(st *state, in *iface, p *packet.Packet, rt *rtEntry, now int64) {
+func (r *Router) forward6(tx Tx, st *state, in *iface, p *packet.Packet, rt *rtEntry, now int64) {
 	b := p.Bytes()
 	ip := header.IPv6(b[header.EthernetSize:])
 	src := b[header.EthernetSize+8 : header.EthernetSize+24]
@@ -352,7 +353,7 @@ func (r *Router) forward6(st *state, in *iface, p *packet.Packet, rt *rtEntry, n
 	}
 	if r.filter != nil {
 		old := [16]byte(b[header.EthernetSize+24:])
-		switch r.filter.Out(out.index, p) {
+		switch r.filterOut(tx, out.index, p) {
 		case packet.Drop:
 			r.drop(out, p, packet.DropFilter)
 			return
@@ -380,7 +381,7 @@ func (r *Router) forward6(st *state, in *iface, p *packet.Packet, rt *rtEntry, n
 	if rt.flags&RouteGateway != 0 {
 		nh = rt.gwb[:16]
 	}
-	r.transmit6(st, out, nh, rt.gwc, p, true, now)
+	r.transmit6(tx, st, out, nh, rt.gwc, p, true, now)
 }
 
 // local6 delivers a packet to the host: to one of its addresses, or to a

@@ -47,7 +47,7 @@ func (r *Router) solicit(ifc *iface, target netip.Addr, mac header.MAC, unicast 
 	f := header.NDPFields{Type: header.ICMPv6NeighborSolicit, Target: target, LinkLayer: ifc.mac, HasLinkLayer: true}
 	p, body := r.newIPv6(src, dst, header.ProtoICMPv6, header.NDPHopLimit, f.Len())
 	header.NDP(body).Encode(&f, src, dst)
-	r.emit(ifc, p, dmac)
+	r.emit(nil, ifc, p, dmac)
 }
 
 // inputNS answers a neighbour solicitation for one of in's addresses (RFC
@@ -88,13 +88,13 @@ func (r *Router) inputNS(st *state, in *iface, p *packet.Packet, ip header.IPv6,
 	header.NDP(body).Encode(&f, target, naDst)
 	switch {
 	case dad:
-		r.emit(in, q, header.IPv6MulticastMAC(naDst))
+		r.emit(nil, in, q, header.IPv6MulticastMAC(naDst))
 	case hasSLL:
-		r.emit(in, q, sll)
+		r.emit(nil, in, q, sll)
 	default:
 		// A unicast probe without the option: resolve the asker.
 		a := src.As16()
-		r.transmit6(st, in, a[:], nil, q, false, now)
+		r.transmit6(nil, st, in, a[:], nil, q, false, now)
 	}
 }
 

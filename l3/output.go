@@ -32,11 +32,16 @@ func (r *Router) dropAll(ifindex int, ps []*packet.Packet, reason packet.DropRea
 }
 
 // emit sends p out of ifc to dst MAC. It takes p.
-func (r *Router) emit(ifc *iface, p *packet.Packet, dst header.MAC) {
+func (r *Router) emit(tx Tx, ifc *iface, p *packet.Packet, dst header.MAC) {
 	b := p.Bytes()
 	// Whole-array stores: copy() of six bytes would call memmove.
 	*(*header.MAC)(b[0:6]) = dst
 	*(*header.MAC)(b[6:12]) = ifc.mac
+	if tx != nil {
+		tx.Tally().Out(ifc.c, len(b))
+		tx.Output(ifc.index, p)
+		return
+	}
 	ifc.c.CountOut(len(b))
 	r.out.Output(ifc.index, p)
 }
@@ -49,7 +54,7 @@ func (r *Router) sendHeld(st *state, ifindex int, mac header.MAC, held []*packet
 			r.pool.Put(p)
 			continue
 		}
-		r.emit(ifc, p, mac)
+		r.emit(nil, ifc, p, mac)
 	}
 }
 
@@ -74,10 +79,10 @@ type gateway struct{ e atomic.Pointer[entry] }
 // a rejected next hop earns its source an ICMP host unreachable quoting
 // them (OpenBSD's mcopy); transmit4 uses it only before returning. It
 // takes p. With the next hop resolved it does not allocate.
-func (r *Router) transmit4(st *state, out *iface, nh []byte, gw *gateway, p *packet.Packet, orig []byte, now int64) {
+func (r *Router) transmit4(tx Tx, st *state, out *iface, nh []byte, gw *gateway, p *packet.Packet, orig []byte, now int64) {
 	nowSec := now / 1e9
 	if gw != nil {
-		if e := gw.e.Load(); e != nil && r.hit4(e, out, p, nowSec) {
+		if e := gw.e.Load(); e != nil && r.hit4(tx, e, out, p, nowSec) {
 			return
 		}
 	}
@@ -86,16 +91,16 @@ func (r *Router) transmit4(st *state, out *iface, nh []byte, gw *gateway, p *pac
 		if gw != nil && gw.e.Load() != e {
 			gw.e.Store(e)
 		}
-		if r.hit4(e, out, p, nowSec) {
+		if r.hit4(tx, e, out, p, nowSec) {
 			return
 		}
 	}
-	r.resolve4(st, out, k, p, orig, now)
+	r.resolve4(tx, st, out, k, p, orig, now)
 }
 
 // hit4 sends p to e's address and reports true if e is resolved and
 // fresh; it takes p only then.
-func (r *Router) hit4(e *entry, out *iface, p *packet.Packet, nowSec int64) bool {
+func (r *Router) hit4(tx Tx, e *entry, out *iface, p *packet.Packet, nowSec int64) bool {
 	l := e.fast.Load()
 	if l == nil || l.ifindex != out.index || (!l.static && l.expire <= nowSec) {
 		return false
@@ -106,7 +111,7 @@ func (r *Router) hit4(e *entry, out *iface, p *packet.Packet, nowSec int64) bool
 		a := e.addr.As4()
 		r.refresh4(out, v4key(a[:]), nowSec)
 	}
-	r.emit(out, p, l.mac)
+	r.emit(tx, out, p, l.mac)
 	return true
 }
 
@@ -127,7 +132,7 @@ func (r *Router) refresh4(out *iface, k nkey, nowSec int64) {
 }
 
 // resolve4 is transmit4 without a usable entry: OpenBSD's arpresolve.
-func (r *Router) resolve4(st *state, out *iface, k nkey, p *packet.Packet, orig []byte, now int64) {
+func (r *Router) resolve4(tx Tx, st *state, out *iface, k nkey, p *packet.Packet, orig []byte, now int64) {
 	nowSec := now / 1e9
 	nh := netip.AddrFrom16(k.a).Unmap()
 	sh := r.arp.shard(k)
@@ -155,7 +160,7 @@ func (r *Router) resolve4(st *state, out *iface, k nkey, p *packet.Packet, orig 
 		e.publishLocked()
 		sh.mu.Unlock()
 		r.dropAll(out.index, dropped, packet.DropNoNeighbour)
-		r.emit(out, p, mac)
+		r.emit(tx, out, p, mac)
 		return
 	}
 	if e.reject && e.expire > nowSec {
@@ -208,10 +213,10 @@ func askLocked(e *entry, nowSec int64, tries int) (send, giveUp bool) {
 // transmit6 is transmit4 for IPv6 and neighbour discovery. Stale entries
 // are used, and probed with a unicast solicitation while in use; a
 // reachable entry past its reachable time counts as stale.
-func (r *Router) transmit6(st *state, out *iface, nh []byte, gw *gateway, p *packet.Packet, fwd bool, now int64) {
+func (r *Router) transmit6(tx Tx, st *state, out *iface, nh []byte, gw *gateway, p *packet.Packet, fwd bool, now int64) {
 	nowSec := now / 1e9
 	if gw != nil {
-		if e := gw.e.Load(); e != nil && r.hit6(e, out, p, nowSec) {
+		if e := gw.e.Load(); e != nil && r.hit6(tx, e, out, p, nowSec) {
 			return
 		}
 	}
@@ -223,15 +228,15 @@ func (r *Router) transmit6(st *state, out *iface, nh []byte, gw *gateway, p *pac
 		if gw != nil && gw.e.Load() != e {
 			gw.e.Store(e)
 		}
-		if r.hit6(e, out, p, nowSec) {
+		if r.hit6(tx, e, out, p, nowSec) {
 			return
 		}
 	}
-	r.resolve6(st, out, k, p, fwd, now)
+	r.resolve6(tx, st, out, k, p, fwd, now)
 }
 
 // hit6 is hit4 for the neighbour cache.
-func (r *Router) hit6(e *entry, out *iface, p *packet.Packet, nowSec int64) bool {
+func (r *Router) hit6(tx Tx, e *entry, out *iface, p *packet.Packet, nowSec int64) bool {
 	l := e.fast.Load()
 	if l == nil || l.ifindex != out.index {
 		return false
@@ -240,7 +245,7 @@ func (r *Router) hit6(e *entry, out *iface, p *packet.Packet, nowSec int64) bool
 		(e.used.Load() != nowSec || e.probed.Load()+ndDelayFirstProbe <= nowSec) {
 		r.touch6(out, keyOf(e.addr, out.index), nowSec)
 	}
-	r.emit(out, p, l.mac)
+	r.emit(tx, out, p, l.mac)
 	return true
 }
 
@@ -282,7 +287,7 @@ func (r *Router) touch6(out *iface, k nkey, nowSec int64) {
 }
 
 // resolve6 is transmit6 without a usable entry (RFC 4861 section 7.2.2).
-func (r *Router) resolve6(st *state, out *iface, k nkey, p *packet.Packet, fwd bool, now int64) {
+func (r *Router) resolve6(tx Tx, st *state, out *iface, k nkey, p *packet.Packet, fwd bool, now int64) {
 	nowSec := now / 1e9
 	nh := netip.AddrFrom16(k.a)
 	sh := r.nd.shard(k)
@@ -309,7 +314,7 @@ func (r *Router) resolve6(st *state, out *iface, k nkey, p *packet.Packet, fwd b
 		e.publishLocked()
 		sh.mu.Unlock()
 		r.dropAll(out.index, dropped, packet.DropNoNeighbour)
-		r.emit(out, p, mac)
+		r.emit(tx, out, p, mac)
 		return
 	}
 	full := r.nd.holdLocked(e, p)

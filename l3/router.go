@@ -33,6 +33,39 @@ type Filter interface {
 	Out(ifindex int, p *packet.Packet) packet.Verdict
 }
 
+// Tx is the caller's side of one Input call on the frame path: what the
+// call forwards goes out through its Output after its Out (pf out), and
+// its Tally counts the stack's frames in and out, so that the caller's
+// scratch and its batch's counters serve the whole call without another
+// lookup or an atomic add per frame. Frames the stack sends on its own
+// (replies, errors, ARP and ND, held packets, timers) go through Config's
+// Output and Filter. Input with a nil Tx uses those for everything.
+type Tx interface {
+	Output
+	// Out is pf out on interface ifindex, as Filter.Out; it is called
+	// only when Config has a Filter.
+	Out(ifindex int, p *packet.Packet) packet.Verdict
+	Tally() *packet.Tally
+}
+
+// countIn counts a frame of n bytes received, in tx's tally if there is
+// one.
+func (r *Router) countIn(tx Tx, c *packet.Counters, n int) {
+	if tx != nil {
+		tx.Tally().In(c, n)
+		return
+	}
+	c.CountIn(n)
+}
+
+// filterOut is pf out on ifindex through tx, or Config's Filter.
+func (r *Router) filterOut(tx Tx, ifindex int, p *packet.Packet) packet.Verdict {
+	if tx != nil {
+		return tx.Out(ifindex, p)
+	}
+	return r.filter.Out(ifindex, p)
+}
+
 // Config configures a Router.
 type Config struct {
 	// Pool is where the stack gets packets for what it sends (replies,

@@ -52,6 +52,7 @@ func TestNoAllocs(t *testing.T) {
 		}
 		return b
 	}
+	next4 := func() uint32 { return be32(next(a4, b4)) }
 	tests := []struct {
 		name string
 		fn   func()
@@ -59,6 +60,7 @@ func TestNoAllocs(t *testing.T) {
 		{"RewriteSrc/tcp4", func() { sinkBool = RewriteSrc(tcp4, next(a4, b4), 50001) }},
 		{"RewriteDst/tcp4", func() { sinkBool = RewriteDst(tcp4, next(a4, b4), 443) }},
 		{"RewriteSrc/udp6", func() { sinkBool = RewriteSrc(udp6, next(a6, netip.MustParseAddr("fd00::10")), 50001) }},
+		{"Translate4/tcp4", func() { sinkBool = Translate4(tcp4, next4(), 50001, 0xc6336407, 443) }},
 		{"RewriteSrc/echo4", func() { sinkBool = RewriteSrc(ping4, next(a4, b4), 9) }},
 		{"RewriteSrc/echo6", func() { sinkBool = RewriteSrc(ping6, a6, 9) }},
 		{"ParseInner", func() { sinkInner, sinkBool = ParseInner(errp) }},

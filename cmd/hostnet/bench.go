@@ -40,8 +40,8 @@ func parseBenchFlags(args []string, stdout, stderr io.Writer) (f benchFlags, cod
 		`Bench measures hostnet's forwarding fast path, in two parts, in one run:
 
 In memory (no root needed): frames run through the whole frame path on
-one goroutine, over in-memory ports, as go test -bench ./bench does with
-the same scenarios: a bridge forwarding known unicast of 64 and of 1500
+one goroutine over in-memory ports, 64 at a time as a port's reader hands
+them over, as go test -bench ./bench does with the same scenarios: a bridge forwarding known unicast of 64 and of 1500
 bytes, and the router with NAT over 1000 established UDP flows. It prints
 the time per frame, millions of frames a second, the frame bytes as
 Gbit/s and allocations per frame.
@@ -164,7 +164,7 @@ func tapHint(err error) string {
 // all are the command's errors, on stderr.
 func printBench(w io.Writer, rep *benchReport) {
 	if len(rep.Memory) > 0 {
-		fmt.Fprintf(w, "In memory: the frame path on one goroutine over memports, %.1fs each\n\n", rep.Memory[0].Seconds)
+		fmt.Fprintf(w, "In memory: the frame path on one goroutine over memports, in batches, %.1fs each\n\n", rep.Memory[0].Seconds)
 		rows := [][]string{{"scenario", "ns/frame", "Mpps", "Gbit/s", "allocs/frame"}}
 		for _, r := range rep.Memory {
 			rows = append(rows, []string{r.Name, fmt.Sprintf("%.1f", r.NsPerFrame), fmt.Sprintf("%.2f", r.Mpps),

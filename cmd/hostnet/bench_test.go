@@ -93,7 +93,7 @@ func TestPrintBench(t *testing.T) {
 		rep  *benchReport
 		want string
 	}{
-		{"both parts", sampleReport(), `In memory: the frame path on one goroutine over memports, 1.0s each
+		{"both parts", sampleReport(), `In memory: the frame path on one goroutine over memports, in batches, 1.0s each
 
 scenario           ns/frame   Mpps  Gbit/s  allocs/frame
 bridge-forward/64     100.0  10.00    5.12             0
@@ -111,7 +111,7 @@ ping median, us              70.0          35.0           2.00
 ping 99th percentile, us    400.0         100.0           4.00
 (pings answered: hostnet 300, linux bridge 299; lost: 0, 1)
 `},
-		{"no linux bridge", linuxDown, `In memory: the frame path on one goroutine over memports, 1.0s each
+		{"no linux bridge", linuxDown, `In memory: the frame path on one goroutine over memports, in batches, 1.0s each
 
 scenario           ns/frame   Mpps  Gbit/s  allocs/frame
 bridge-forward/64     100.0  10.00    5.12             0
@@ -131,7 +131,7 @@ ping 99th percentile, us    400.0             -              -
 linux bridge: not measured: cannot create a Linux bridge here
 `},
 		{"memory only, tap part refused", &benchReport{Memory: sampleReport().Memory[:1],
-			Errors: []string{"through tap devices: needs root"}}, `In memory: the frame path on one goroutine over memports, 1.0s each
+			Errors: []string{"through tap devices: needs root"}}, `In memory: the frame path on one goroutine over memports, in batches, 1.0s each
 
 scenario           ns/frame   Mpps  Gbit/s  allocs/frame
 bridge-forward/64     100.0  10.00    5.12             0

@@ -26,6 +26,10 @@ func TestNoAllocs(t *testing.T) {
 	bad.SetFrame(cat(eth(header.EtherTypeIPv4), ipv4(header.ProtoTCP, 0x2000, nil, tcp(1, 2, 0, nil)[:8])))
 	pool := NewPool()
 	pool.Put(pool.Get()) // warm the pool
+	tally := NewTally()
+	cache := NewCache(pool, 4)
+	var stock [6]*Packet
+	var cs [tallyCap + 1]Counters
 
 	tests := []struct {
 		name string
@@ -36,6 +40,21 @@ func TestNoAllocs(t *testing.T) {
 		{"Parse/qinq-arp", func() { Parse(qinq); sinkParsed = qinq.Meta }},
 		{"Parse/tiny-fragment", func() { Parse(bad); sinkParsed = bad.Meta }},
 		{"Pool/Get-Put", func() { p := pool.Get(); sinkPacket = p; pool.Put(p) }},
+		{"Tally/In-Out-Flush", func() {
+			for i := range cs { // one more than the capacity: an early Flush
+				tally.In(&cs[i], 64)
+				tally.Out(&cs[i], 64)
+			}
+			tally.Flush()
+		}},
+		{"Cache/Get-Put", func() {
+			for i := range stock { // past the capacity: spills to the pool
+				stock[i] = cache.Get()
+			}
+			for _, p := range stock {
+				cache.Put(p)
+			}
+		}},
 		{"Packet/Push-Pull", func() { tcp4.Push(header.Dot1QSize); tcp4.Pull(header.Dot1QSize) }},
 	}
 	for _, tc := range tests {

@@ -169,3 +169,55 @@ func New() *Packet {
 	p.Reset()
 	return p
 }
+
+// Cache is one goroutine's stock of free packets in front of a Pool: Get
+// and Put take from and add to a plain slice, without the Pool's atomic
+// operations. Put past its capacity hands half of the stock back to the
+// Pool; Get from an empty cache asks the Pool. A reader that Puts what it
+// sends and Gets what it reads next recycles the same few packets, whose
+// buffers stay in cache. A Cache is not safe for concurrent use.
+type Cache struct {
+	pool *Pool
+	free []*Packet
+}
+
+// NewCache returns an empty cache of n packets in front of pool.
+func NewCache(pool *Pool, n int) *Cache {
+	return &Cache{pool: pool, free: make([]*Packet, 0, max(n, 2))}
+}
+
+// Get returns an empty packet (as after Reset). The caller owns it.
+func (c *Cache) Get() *Packet {
+	n := len(c.free)
+	if n == 0 {
+		return c.pool.Get()
+	}
+	p := c.free[n-1]
+	c.free[n-1] = nil
+	c.free = c.free[:n-1]
+	p.Reset()
+	return p
+}
+
+// Put takes p back, as Pool.Put does.
+func (c *Cache) Put(p *Packet) {
+	if len(c.free) == cap(c.free) {
+		half := len(c.free) / 2
+		for _, q := range c.free[half:] {
+			c.pool.Put(q)
+		}
+		clear(c.free[half:])
+		c.free = c.free[:half]
+	}
+	p.b = nil
+	c.free = append(c.free, p)
+}
+
+// Flush hands every packet of the cache back to the Pool.
+func (c *Cache) Flush() {
+	for _, q := range c.free {
+		c.pool.Put(q)
+	}
+	clear(c.free)
+	c.free = c.free[:0]
+}
