@@ -43,6 +43,7 @@ func init() {
 		{"ndp", "show the IPv6 neighbour cache, as ndp -an", cmdNdp},
 		{"tcpdump", "capture the frames of one interface live, as tcpdump(8)", cmdTcpdump},
 		{"pfctl", "show or check pf rules, as pfctl(8) does (-nvf FILE offline)", cmdPfctl},
+		{"bench", "measure the frame path in memory, and hostnet against the Linux bridge through taps (root)", cmdBench},
 		{"demo", "build the seed's topology in namespaces and show what passes and what is blocked (root)", cmdDemo},
 		{"version", "print hostnet's version", cmdVersion},
 		{"help", "list the commands, or explain one", cmdHelp},

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,13 +17,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hostnet/hostnet/internal/netns"
 )
 
 // Timeouts of the harness. Every wait is bounded by one of them.
 const (
 	cmdTimeout   = 20 * time.Second // one command run to completion
 	startTimeout = 10 * time.Second // a daemon's socket, a server's port
-	stopTimeout  = 5 * time.Second  // SIGTERM to SIGKILL
 )
 
 // Tools maps each command the tests run to the Debian package that has it.
@@ -150,11 +150,8 @@ func NewEnv(t testing.TB) *Env {
 
 // removeLeftovers deletes the namespaces whose names start with e's prefix.
 func (e *Env) removeLeftovers() {
-	entries, _ := os.ReadDir("/run/netns")
-	for _, ent := range entries {
-		if strings.HasPrefix(ent.Name(), e.prefix) {
-			runQuiet("ip", "netns", "del", ent.Name())
-		}
+	for _, ns := range netns.Names(e.prefix) {
+		netns.Delete(ns)
 	}
 }
 
@@ -168,23 +165,11 @@ func (e *Env) cleanup() {
 		procs[i].Stop()
 	}
 	for i := len(nss) - 1; i >= 0; i-- {
-		if out, err := runQuiet("ip", "netns", "del", nss[i]); err != nil {
-			e.t.Logf("cleanup: ip netns del %s: %v %s", nss[i], err, out)
+		if err := netns.Delete(nss[i]); err != nil {
+			e.t.Logf("cleanup: %v", err)
 		}
 	}
 }
-
-func runQuiet(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	return string(out), err
-}
-
-// disableIPv6 turns IPv6 off in the namespace it runs in (/proc/sys/net
-// is the reader's namespace's), without sysctl(8), which minimal systems
-// lack.
-const disableIPv6 = "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"
 
 // NS makes a namespace for role ("wan", "web01") with lo up and returns
 // its name. IPv6 is turned off in it, so that the only traffic is the
@@ -192,30 +177,29 @@ const disableIPv6 = "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1
 func (e *Env) NS(role string) string {
 	e.t.Helper()
 	name := e.prefix + role
-	e.Must("", "ip", "netns", "add", name)
+	if err := netns.Add(context.Background(), name); err != nil {
+		e.t.Fatal(err)
+	}
 	e.mu.Lock()
 	e.nss = append(e.nss, name)
 	e.mu.Unlock()
-	e.Must(name, "ip", "link", "set", "lo", "up")
-	e.Must(name, "sh", "-c", disableIPv6)
 	return name
 }
 
 // Veth makes a veth pair: name1 in ns1 and name2 in ns2, both up.
 func (e *Env) Veth(ns1, name1, ns2, name2 string) {
 	e.t.Helper()
-	e.Must("", "ip", "link", "add", name1, "netns", ns1, "type", "veth", "peer", "name", name2, "netns", ns2)
-	e.Must(ns1, "ip", "link", "set", name1, "up")
-	e.Must(ns2, "ip", "link", "set", name2, "up")
+	if err := netns.Veth(context.Background(), ns1, name1, ns2, name2); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // Addr gives dev in ns the addresses (CIDR) and sets it up.
 func (e *Env) Addr(ns, dev string, cidrs ...string) {
 	e.t.Helper()
-	for _, c := range cidrs {
-		e.Must(ns, "ip", "addr", "add", c, "dev", dev)
+	if err := netns.Addr(context.Background(), ns, dev, cidrs...); err != nil {
+		e.t.Fatal(err)
 	}
-	e.Must(ns, "ip", "link", "set", dev, "up")
 }
 
 // VLAN makes a Linux VLAN device name on parent (in ns) with id, moves it
@@ -226,26 +210,9 @@ func (e *Env) VLAN(ns, parent, name string, id int, dst string, cidrs ...string)
 	e.Addr(dst, name, cidrs...)
 }
 
-// command returns the command that runs args in ns ("" for the current
-// one) under ctx.
-func command(ctx context.Context, ns string, args ...string) *exec.Cmd {
-	if ns != "" {
-		args = append([]string{"ip", "netns", "exec", ns}, args...)
-	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.WaitDelay = time.Second // a grandchild holding the pipes does not hold us
-	return cmd
-}
-
 // Run runs args in ns within timeout and returns its combined output.
 func (e *Env) Run(ns string, timeout time.Duration, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	out, err := command(ctx, ns, args...).CombinedOutput()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("%w (timed out after %v)", err, timeout)
-	}
-	return string(out), err
+	return netns.Run(context.Background(), ns, timeout, args...)
 }
 
 // Must runs args in ns and fails the test if it fails.
@@ -253,16 +220,9 @@ func (e *Env) Must(ns string, args ...string) string {
 	e.t.Helper()
 	out, err := e.Run(ns, cmdTimeout, args...)
 	if err != nil {
-		e.t.Fatalf("%s: %s: %v\n%s", nsLabel(ns), strings.Join(args, " "), err, out)
+		e.t.Fatalf("%s: %s: %v\n%s", netns.Label(ns), strings.Join(args, " "), err, out)
 	}
 	return out
-}
-
-func nsLabel(ns string) string {
-	if ns == "" {
-		return "(root namespace)"
-	}
-	return ns
 }
 
 // Ping reports whether src reaches addr with ICMP echo within timeout: it
@@ -300,44 +260,23 @@ func (e *Env) WaitListen(ns string, port int) {
 
 func (e *Env) waitSocket(ns, flags string, port int) {
 	e.t.Helper()
-	deadline := time.Now().Add(startTimeout)
-	for {
-		out, _ := e.Run(ns, 5*time.Second, "ss", flags, "sport = :"+strconv.Itoa(port))
-		if strings.TrimSpace(out) != "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s: no socket on port %d after %v (ss %s)", ns, port, startTimeout, flags)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := netns.WaitSocket(context.Background(), ns, flags, port, startTimeout); err != nil {
+		e.t.Fatal(err)
 	}
 }
 
 // Proc is a process started by an Env: it runs until Stop or the test's
 // cleanup, which stops it by PID.
-type Proc struct {
-	Name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	err  error
-}
+type Proc = netns.Proc
 
 // Start starts args in ns in the background. Its output is kept for
 // Output and logged when the test fails.
 func (e *Env) Start(ns, name string, args ...string) *Proc {
 	e.t.Helper()
-	cmd := command(context.Background(), ns, args...)
-	p := &Proc{Name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		e.t.Fatalf("%s: start %s: %v", nsLabel(ns), strings.Join(args, " "), err)
+	p, err := netns.Start(ns, name, args...)
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	e.mu.Lock()
 	e.procs = append(e.procs, p)
 	e.mu.Unlock()
@@ -348,73 +287,6 @@ func (e *Env) Start(ns, name string, args ...string) *Proc {
 		}
 	})
 	return p
-}
-
-// PID returns the process id.
-func (p *Proc) PID() int { return p.cmd.Process.Pid }
-
-// Output returns what the process printed so far.
-func (p *Proc) Output() string { return p.out.String() }
-
-// Exited reports whether the process has exited.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Wait waits at most timeout for the process to exit and returns its
-// error, or an error saying it still runs.
-func (p *Proc) Wait(timeout time.Duration) error {
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(timeout):
-		return fmt.Errorf("%s (pid %d) still running after %v", p.Name, p.PID(), timeout)
-	}
-}
-
-// Signal sends sig to the process.
-func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
-
-// Stop sends SIGTERM, then SIGKILL if the process has not exited after
-// stopTimeout, and waits for it.
-func (p *Proc) Stop() {
-	if p.Exited() {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	p.cmd.Process.Kill()
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // hostnetBin is the hostnet binary the tests run, built once per test binary.
@@ -497,7 +369,7 @@ func (e *Env) StartHostnet(ns, dir string) *Hostnet {
 	deadline := time.Now().Add(startTimeout)
 	for {
 		if p.Exited() {
-			e.t.Fatalf("hostnet run -f %s exited: %v\n%s", dir, p.err, p.Output())
+			e.t.Fatalf("hostnet run -f %s exited: %v\n%s", dir, p.Err(), p.Output())
 		}
 		if c, err := net.Dial("unix", sock); err == nil {
 			c.Close()

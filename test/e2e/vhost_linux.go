@@ -17,6 +17,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
+
+	"github.com/hostnet/hostnet/internal/netns"
 )
 
 // TaggedHost is an IPv4 host on one 802.1Q VLAN of a device, in user
@@ -147,7 +149,7 @@ func (h *TaggedHost) Close() {
 	close(h.stop)
 	select {
 	case <-h.done:
-	case <-time.After(stopTimeout):
+	case <-time.After(netns.StopTimeout):
 	}
 	unix.Close(h.fd)
 }
