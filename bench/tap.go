@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/hostnet/hostnet/internal/netns"
 )
 
 // TapOptions say how Tap measures.
@@ -53,28 +55,13 @@ type TapResult struct {
 	Linux   Path    `json:"linux_bridge"`
 }
 
-// TapTools maps each command Tap runs to the Debian package that has it.
-var TapTools = []struct{ Cmd, Pkg string }{
-	{"ip", "iproute2"},
-	{"ss", "iproute2"},
-	{"iperf3", "iperf3"},
-	{"ping", "iputils-ping"},
-}
+// TapTools are the commands Tap runs.
+var TapTools = []string{"ip", "ss", "iperf3", "ping"}
 
 // MissingTools returns the commands of TapTools that lookPath does not
 // find, and the packages that have them.
 func MissingTools(lookPath func(string) (string, error)) (cmds, pkgs []string) {
-	seen := map[string]bool{}
-	for _, t := range TapTools {
-		if _, err := lookPath(t.Cmd); err != nil {
-			cmds = append(cmds, t.Cmd)
-			if !seen[t.Pkg] {
-				seen[t.Pkg] = true
-				pkgs = append(pkgs, t.Pkg)
-			}
-		}
-	}
-	return cmds, pkgs
+	return netns.Missing(lookPath, TapTools...)
 }
 
 var pingTime = regexp.MustCompile(`time=([0-9.]+) ms`)

@@ -472,8 +472,11 @@ func TestCLIAgainstDaemon(t *testing.T) {
 			out, errs string
 		}
 		done := make(chan result, 1)
+		// MACs of their own, so that the bridge's table stays as the
+		// other subtests expect it.
+		macC, macD := header.MAC{0x02, 0, 0, 0, 0, 0x0c}, header.MAC{0x02, 0, 0, 0, 0, 0x0d}
 		go func() {
-			c, o, e := runCmd(t, "tcpdump", "-i", "tap1", "-c", "3", "-socket", sock, "ether", "src", macA.String())
+			c, o, e := runCmd(t, "tcpdump", "-i", "tap1", "-c", "3", "-socket", sock, "ether", "src", macC.String())
 			done <- result{c, o, e}
 		}()
 		var r result
@@ -486,10 +489,10 @@ func TestCLIAgainstDaemon(t *testing.T) {
 			case r = <-done:
 				break wait
 			case <-tick.C:
-				// Two frames from B for each from A: only A's match.
-				mp.port("tap1").Inject(frame(macA, macB))
-				mp.port("tap1").Inject(frame(macA, macB))
-				mp.port("tap1").Inject(frame(macB, macA))
+				// Two frames from D for each from C: only C's match.
+				mp.port("tap1").Inject(frame(macC, macD))
+				mp.port("tap1").Inject(frame(macC, macD))
+				mp.port("tap1").Inject(frame(macD, macC))
 			case <-deadline:
 				t.Fatalf("tcpdump with a filter did not end within 10s")
 			}
@@ -502,8 +505,8 @@ func TestCLIAgainstDaemon(t *testing.T) {
 			t.Fatalf("tcpdump printed %d lines, want 3: %q", len(lines), r.out)
 		}
 		for _, l := range lines {
-			if want := " " + macA.String() + " " + macB.String() + " 88b5"; !strings.Contains(l, want) {
-				t.Errorf("tcpdump ether src %s printed %q, want only frames from it", macA, l)
+			if want := " " + macC.String() + " " + macD.String() + " 88b5"; !strings.Contains(l, want) {
+				t.Errorf("tcpdump ether src %s printed %q, want only frames from it", macC, l)
 			}
 		}
 		// A bad expression is refused before anything is captured.

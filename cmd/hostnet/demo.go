@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hostnet/hostnet/internal/netns"
 )
 
 // The demo builds the seed's topology on this machine out of network
@@ -44,31 +46,13 @@ func namesFor(prefix string) demoNames {
 // all returns every name, hostnet's first.
 func (n demoNames) all() []string { return []string{n.host, n.lan, n.wan, n.web01, n.db01} }
 
-// demoTools maps each command the demo runs to its Debian package.
-var demoTools = []struct{ cmd, pkg string }{
-	{"ip", "iproute2"},
-	{"ping", "iputils-ping"},
-	{"dnsmasq", "dnsmasq-base"},
-	{"busybox", "busybox"},
-	{"curl", "curl"},
-	{"nc", "netcat-openbsd"},
-	{"python3", "python3"},
-}
+// demoTools are the commands the demo runs.
+var demoTools = []string{"ip", "ping", "dnsmasq", "busybox", "curl", "nc", "python3"}
 
 // missingTools returns the commands of demoTools not found by lookPath,
 // and their packages.
 func missingTools(lookPath func(string) (string, error)) (cmds, pkgs []string) {
-	seen := map[string]bool{}
-	for _, t := range demoTools {
-		if _, err := lookPath(t.cmd); err != nil {
-			cmds = append(cmds, t.cmd)
-			if !seen[t.pkg] {
-				seen[t.pkg] = true
-				pkgs = append(pkgs, t.pkg)
-			}
-		}
-	}
-	return cmds, pkgs
+	return netns.Missing(lookPath, demoTools...)
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) int {

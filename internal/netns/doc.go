@@ -10,5 +10,6 @@
 // the runtime discards the thread and with it every process started from
 // it.
 //
-// The package builds on Linux only; elsewhere it is empty.
+// The package builds on Linux only; elsewhere it has only the table of
+// the tools and their packages (Missing).
 package netns

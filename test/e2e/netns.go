@@ -27,19 +27,6 @@ const (
 	startTimeout = 10 * time.Second // a daemon's socket, a server's port
 )
 
-// Tools maps each command the tests run to the Debian package that has it.
-var Tools = map[string]string{
-	"ip":      "iproute2",
-	"ss":      "iproute2",
-	"ping":    "iputils-ping",
-	"dnsmasq": "dnsmasq-base",
-	"busybox": "busybox",
-	"iperf3":  "iperf3",
-	"curl":    "curl",
-	"nc":      "netcat-openbsd",
-	"python3": "python3",
-}
-
 // InCI reports whether the tests run in CI, where nothing may skip.
 func InCI() bool { return os.Getenv("CI") == "true" }
 
@@ -61,43 +48,21 @@ func Need(t testing.TB, tools ...string) {
 	if os.Geteuid() != 0 {
 		skip(t, "needs root: network namespaces, veth pairs and tap devices")
 	}
-	missing := missingTools(tools)
+	missing, pkgs := netns.Missing(exec.LookPath, tools...)
 	if len(missing) > 0 && InCI() {
 		installMu.Lock()
-		install(t, missing)
+		install(t, pkgs)
 		installMu.Unlock()
-		missing = missingTools(tools)
+		missing, pkgs = netns.Missing(exec.LookPath, tools...)
 	}
 	if len(missing) > 0 {
-		var pkgs []string
-		for _, m := range missing {
-			pkgs = append(pkgs, Tools[m])
-		}
 		skip(t, "missing tools %s: apt-get install %s", strings.Join(missing, " "), strings.Join(pkgs, " "))
 	}
 }
 
-func missingTools(tools []string) []string {
-	var missing []string
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	return missing
-}
-
-// install installs the packages of tools with apt-get, bounded in time.
-func install(t testing.TB, tools []string) {
+// install installs Debian packages pkgs with apt-get, bounded in time.
+func install(t testing.TB, pkgs []string) {
 	t.Helper()
-	seen := map[string]bool{}
-	var pkgs []string
-	for _, tool := range tools {
-		if p := Tools[tool]; p != "" && !seen[p] {
-			seen[p] = true
-			pkgs = append(pkgs, p)
-		}
-	}
 	if _, err := exec.LookPath("apt-get"); err != nil || len(pkgs) == 0 {
 		return
 	}

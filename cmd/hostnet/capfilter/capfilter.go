@@ -42,9 +42,12 @@ type Filter struct {
 // String returns the expression as compiled.
 func (f *Filter) String() string { return f.expr }
 
-// Match reports whether frame, an Ethernet frame, matches. It does not
-// allocate.
+// Match reports whether frame, an Ethernet frame, matches. A nil Filter
+// matches everything. It does not allocate.
 func (f *Filter) Match(frame []byte) bool {
+	if f == nil {
+		return true
+	}
 	var fr fields
 	fr.parse(frame)
 	return f.root.eval(&fr)

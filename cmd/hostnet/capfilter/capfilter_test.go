@@ -113,6 +113,13 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+func TestNilMatchesAll(t *testing.T) {
+	var f *Filter
+	if !f.Match(nil) || !f.Match(pkt.UDP(eth, v4, 1, 2, nil)) {
+		t.Errorf("(*Filter)(nil).Match = false, want true")
+	}
+}
+
 func TestCompileErrors(t *testing.T) {
 	tests := []struct {
 		expr string
