@@ -397,11 +397,6 @@ func (d *daemon) read(lp *livePort) {
 	for i := range batch {
 		batch[i] = d.pool.Get()
 	}
-	defer func() {
-		for _, p := range batch {
-			d.pool.Put(p)
-		}
-	}()
 	var (
 		gen     uint64
 		w       *dataplane.Worker
@@ -409,19 +404,33 @@ func (d *daemon) read(lp *livePort) {
 		lastLog time.Time
 		errs    int // read errors in a row
 	)
+	defer func() {
+		for _, p := range batch {
+			d.pool.Put(p)
+		}
+		if w != nil {
+			w.Close()
+		}
+	}()
 	for {
 		n, err := lp.port.ReadBatch(batch)
 		if n > 0 {
 			g := d.cur.Load()
 			if w == nil || g.n != gen {
+				if w != nil {
+					w.Close()
+				}
 				gen, w = g.n, g.dp.NewWorker()
 				ifc, _ = g.dp.Interface(lp.name)
 			}
 			if ifc != nil {
+				// The batch as one: the counters are committed once,
+				// and the next packets come from the worker's cache of
+				// those it just sent.
 				w.SetClock(time.Now().UnixNano())
+				w.InputBatch(ifc, batch[:n]) // takes the packets
 				for i := range n {
-					w.Input(ifc, batch[i]) // takes the packet
-					batch[i] = d.pool.Get()
+					batch[i] = w.Get()
 				}
 			}
 		}
