@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 10s
 PKGS     := ./...
 
-.PHONY: all build test check fmt vet unit race fuzz bench-smoke openbsd bench example clean
+.PHONY: all build test check fmt vet unit race fuzz bench-smoke cross openbsd bench example clean
 
 all: build
 
@@ -13,7 +13,7 @@ build:
 # test is everything CI checks: formatting, vet, the tests with and without
 # the race detector (allocation tests skip under -race), a fuzz smoke of
 # every fuzz target, a benchmark smoke and the OpenBSD build.
-test: fmt vet unit race fuzz bench-smoke openbsd
+test: fmt vet unit race fuzz bench-smoke cross
 
 check: test
 
@@ -50,6 +50,12 @@ fuzz:
 
 bench-smoke:
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(PKGS) >/dev/null
+
+# cross builds for the other systems: OpenBSD has taps; FreeBSD and macOS
+# build the tools (replay, check, pfctl -nvf) and refuse taps clearly.
+cross: openbsd
+	GOOS=freebsd $(GO) build $(PKGS)
+	GOOS=darwin $(GO) build $(PKGS)
 
 openbsd:
 	GOOS=openbsd $(GO) build $(PKGS)

@@ -31,3 +31,17 @@ func (t *Tap) WriteBatch(pkts []*packet.Packet) (int, error) {
 
 // Close implements packet.Port.
 func (t *Tap) Close() error { return nil }
+
+// Queue returns the device's queue i; on this system there are none and
+// Open never returns a Tap.
+func (t *Tap) Queue(i int) *Tap { return t }
+
+// Create fails: TAP devices are supported on Linux and OpenBSD only.
+func Create(name string, opts Options) (string, bool, error) {
+	return "", false, fmt.Errorf("tap %s: %w", name, errors.ErrUnsupported)
+}
+
+// Delete fails: TAP devices are supported on Linux and OpenBSD only.
+func Delete(name string) error {
+	return fmt.Errorf("tap %s: %w", name, errors.ErrUnsupported)
+}
