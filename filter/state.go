@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-
 )
 
 // stateKey is pf's struct pf_state_key: family, protocol, and two

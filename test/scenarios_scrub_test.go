@@ -1,0 +1,151 @@
+package test
+
+import (
+	"net"
+	"slices"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/hostnet/hostnet/test/pkt"
+)
+
+// pf's scrub options on a routed flow (PF.md 1.2, 7): the guest's
+// packets come in on vether0 and leave by em0, so each flow has an in
+// state on vether0 and an out state on em0, each keeping the options of
+// the rules that created it and giving them to the replies as well.
+var scrubScenarios = []scenario{
+	{
+		name: "pf-scrub",
+		conf: routed(map[string]string{"pf.conf": `set skip on lo
+isol_net = "10.50.0.0/24"
+
+# The most common line: every packet coming in loses DF, gets a new
+# IPv4 id and has its SYNs' MSS clamped.
+match in all scrub (no-df random-id max-mss 1440)
+# Out on the uplink: a TTL floor and a TOS.
+match out on em0 all scrub (min-ttl 32) set tos 0x10
+
+block all
+pass in on vether0 from $isol_net
+# Each side of the TCP connection keeps the highest TTL it sent.
+pass out on em0 proto tcp scrub (reassemble tcp)
+# No state: the match rules' options still apply.
+pass out on em0 proto udp no state
+`}),
+		inputs: []input{
+			{ifname: "tap0", frames: []frame{
+				{at(1), guestARP},
+				{at(2), scrubSeg(guestEth, pkt.IPHdr{Src: ipGuest, Dst: ipFar, DF: true, ID: 0x1001}, 40000, 80, pkt.SYN, 1000, 0, 1460)},
+				{at(4), scrubSeg(guestEth, pkt.IPHdr{Src: ipGuest, Dst: ipFar, DF: true, ID: 0x1002}, 40000, 80, pkt.ACK, 1001, 5001, 0)},
+				{at(6), pkt.UDP(guestEth, pkt.IPHdr{Src: ipGuest, Dst: ipFar, DF: true, TTL: 10, ID: 0x1003}, 41000, 53, []byte("query"))},
+			}},
+			{ifname: "em0", frames: []frame{
+				{at(2.5), pkt.ARP(pkt.Eth{Src: macGW, Dst: macEm0}, 2, macGW, ipGW, macEm0, ipEm0)},
+				{at(3), scrubSeg(gwEth, pkt.IPHdr{Src: ipFar, Dst: ipGuest, DF: true, TTL: 50, ID: 0x2001}, 80, 40000, pkt.SYN|pkt.ACK, 5000, 1001, 1460)},
+				// The far side's TTL drops: raised to the 50 it sent before.
+				{at(5), scrubSeg(gwEth, pkt.IPHdr{Src: ipFar, Dst: ipGuest, DF: true, TTL: 20, ID: 0x2002}, 80, 40000, pkt.ACK, 5001, 1001, 0)},
+			}},
+		},
+		check: func(t *testing.T, r result) {
+			var syn, udp, synAck, lowTTL bool
+			for _, p := range decodeAll(r, "em0") {
+				ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+				if !ok {
+					continue
+				}
+				what := "em0 " + pkt.Summary(p.Data())
+				scrubbedOK(t, what, p, ip, 0x1001, 0x1002, 0x1003)
+				switch l := p.Layer(ip.NextLayerType()).(type) {
+				case *layers.TCP:
+					if l.SYN {
+						syn = true
+						if m := mssOf(l); m != 1440 {
+							t.Errorf("%s: MSS %d, want 1440", what, m)
+						}
+					}
+				case *layers.UDP:
+					udp = true
+					if ip.TTL != 32 {
+						t.Errorf("%s: TTL %d, want min-ttl 32", what, ip.TTL)
+					}
+				}
+			}
+			for _, p := range decodeAll(r, "tap0") {
+				ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+				if !ok {
+					continue
+				}
+				tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+				if !ok {
+					continue
+				}
+				// The em0 state gives its TOS, the vether0 state clears DF
+				// and renumbers.
+				what := "tap0 " + pkt.Summary(p.Data())
+				scrubbedOK(t, what, p, ip, 0x2001, 0x2002)
+				if tcp.SYN {
+					synAck = true
+					if m := mssOf(tcp); m != 1440 {
+						t.Errorf("%s: MSS %d, want 1440", what, m)
+					}
+				} else {
+					lowTTL = true
+					if ip.TTL != 49 {
+						t.Errorf("%s: TTL %d, want 49 (50 raised by reassemble tcp, less the hop)", what, ip.TTL)
+					}
+				}
+			}
+			if !syn || !udp || !synAck || !lowTTL {
+				t.Errorf("seen SYN %v, UDP %v out em0, SYN+ACK %v, ACK %v out tap0; want all", syn, udp, synAck, lowTTL)
+			}
+		},
+	},
+}
+
+func init() {
+	scenarios = append(scenarios, scrubScenarios...)
+}
+
+// scrubSeg is a TCP segment with an MSS option when mss is not 0.
+func scrubSeg(e pkt.Eth, h pkt.IPHdr, sport, dport uint16, flags uint8, seq, ack uint32, mss uint16) []byte {
+	ttl := h.TTL
+	if ttl == 0 {
+		ttl = 64
+	}
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: ttl, Protocol: layers.IPProtocolTCP, Id: h.ID, TOS: h.TOS,
+		SrcIP: net.ParseIP(h.Src).To4(), DstIP: net.ParseIP(h.Dst).To4()}
+	if h.DF {
+		ip.Flags = layers.IPv4DontFragment
+	}
+	t := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: seq, Ack: ack, Window: 65535,
+		SYN: flags&pkt.SYN != 0, ACK: flags&pkt.ACK != 0, FIN: flags&pkt.FIN != 0, RST: flags&pkt.RST != 0}
+	if mss != 0 {
+		t.Options = []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{byte(mss >> 8), byte(mss)}}}
+	}
+	t.SetNetworkLayerForChecksum(ip)
+	eth := &layers.Ethernet{SrcMAC: pkt.MAC(e.Src), DstMAC: pkt.MAC(e.Dst), EthernetType: layers.EthernetTypeIPv4}
+	return pkt.Serialize(eth, ip, t)
+}
+
+// scrubbedOK checks p's checksums and that its IPv4 header ip lost DF,
+// carries TOS 0x10 and a new identification, none of the input ids.
+func scrubbedOK(t *testing.T, what string, p gopacket.Packet, ip *layers.IPv4, ids ...uint16) {
+	t.Helper()
+	l4ChecksumOK(t, what, p)
+	df := ip.Flags&layers.IPv4DontFragment != 0
+	if df || ip.TOS != 0x10 || slices.Contains(ids, ip.Id) {
+		t.Errorf("%s: DF %v TOS %#x id %#x, want no DF, TOS 0x10, a new id", what, df, ip.TOS, ip.Id)
+	}
+}
+
+// mssOf returns the MSS option of a TCP segment, 0 without one.
+func mssOf(t *layers.TCP) uint16 {
+	for _, o := range t.Options {
+		if o.OptionType == layers.TCPOptionKindMSS && len(o.OptionData) == 2 {
+			return uint16(o.OptionData[0])<<8 | uint16(o.OptionData[1])
+		}
+	}
+	return 0
+}
