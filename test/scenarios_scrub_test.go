@@ -102,30 +102,91 @@ pass out on em0 proto udp no state
 			}
 		},
 	},
+	{
+		// IPv6 routed: a match rule in on vether0 gives the guest's state
+		// a hop limit floor, a traffic class and an MSS clamp, which the
+		// answers from beyond em0 get too on their way out to the guest.
+		name: "pf-scrub-inet6",
+		conf: routed(map[string]string{
+			"hostname.vether0": "inet 10.50.0.1 255.255.255.0\ninet6 2001:db8:50::1 64\nup\n",
+			"hostname.em0":     "inet 192.0.2.1 255.255.255.0\ninet6 2001:db8:ff::1 64\nup\n",
+			"mygate":           "192.0.2.254\n2001:db8:ff::fe\n",
+			"sysctl.conf":      "net.inet.ip.forwarding=1\nnet.inet6.ip6.forwarding=1\n",
+			"pf.conf":          "set skip on lo\nmatch in on vether0 inet6 all scrub (min-ttl 100 max-mss 1220) set tos 0x20\npass\n",
+		}),
+		inputs: []input{
+			{ifname: "tap0", frames: []frame{
+				{at(1), neighborSolicit(macGuest, ip6Gst, "2001:db8:50::1")},
+				{at(2), scrubSeg(guestEth, pkt.IPHdr{Src: ip6Gst, Dst: ip6Far}, 40000, 80, pkt.SYN, 1000, 0, 1440)},
+			}},
+			{ifname: "em0", frames: []frame{
+				{at(2.5), neighborAdvert(macGW, ip6GW, macEm0, ip6Em0)},
+				{at(3), scrubSeg(gwEth, pkt.IPHdr{Src: ip6Far, Dst: ip6Gst, TTL: 50, TOS: 0x04}, 80, 40000, pkt.SYN|pkt.ACK, 5000, 1001, 1460)},
+			}},
+		},
+		check: func(t *testing.T, r result) {
+			seen := map[string]bool{}
+			for _, ifname := range []string{"em0", "tap0"} {
+				for _, p := range decodeAll(r, ifname) {
+					ip, ok := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+					tcp, isTCP := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+					if !ok || !isTCP {
+						continue
+					}
+					what := ifname + " " + pkt.Summary(p.Data())
+					l6ChecksumOK(t, what, ip)
+					seen[ifname] = true
+					// 100 less the hop to em0; the answer gets 100 as it
+					// leaves for the guest.
+					want := uint8(99)
+					if ifname == "tap0" {
+						want = 100
+					}
+					if ip.HopLimit != want || ip.TrafficClass != 0x20 || mssOf(tcp) != 1220 {
+						t.Errorf("%s: hop limit %d class %#x MSS %d, want %d, 0x20, 1220", what, ip.HopLimit, ip.TrafficClass, mssOf(tcp), want)
+					}
+				}
+			}
+			if !seen["em0"] || !seen["tap0"] {
+				t.Errorf("TCP seen out em0 %v, out tap0 %v; want both", seen["em0"], seen["tap0"])
+			}
+		},
+	},
 }
 
 func init() {
 	scenarios = append(scenarios, scrubScenarios...)
 }
 
-// scrubSeg is a TCP segment with an MSS option when mss is not 0.
+// scrubSeg is a TCP segment over IPv4 or IPv6 with an MSS option when
+// mss is not 0.
 func scrubSeg(e pkt.Eth, h pkt.IPHdr, sport, dport uint16, flags uint8, seq, ack uint32, mss uint16) []byte {
 	ttl := h.TTL
 	if ttl == 0 {
 		ttl = 64
 	}
-	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: ttl, Protocol: layers.IPProtocolTCP, Id: h.ID, TOS: h.TOS,
-		SrcIP: net.ParseIP(h.Src).To4(), DstIP: net.ParseIP(h.Dst).To4()}
-	if h.DF {
-		ip.Flags = layers.IPv4DontFragment
+	var ip gopacket.SerializableLayer
+	var nl gopacket.NetworkLayer
+	et := layers.EthernetTypeIPv4
+	if src := net.ParseIP(h.Src); src.To4() == nil {
+		ip6 := &layers.IPv6{Version: 6, HopLimit: ttl, TrafficClass: h.TOS, NextHeader: layers.IPProtocolTCP,
+			SrcIP: src, DstIP: net.ParseIP(h.Dst)}
+		ip, nl, et = ip6, ip6, layers.EthernetTypeIPv6
+	} else {
+		ip4 := &layers.IPv4{Version: 4, IHL: 5, TTL: ttl, Protocol: layers.IPProtocolTCP, Id: h.ID, TOS: h.TOS,
+			SrcIP: src.To4(), DstIP: net.ParseIP(h.Dst).To4()}
+		if h.DF {
+			ip4.Flags = layers.IPv4DontFragment
+		}
+		ip, nl = ip4, ip4
 	}
 	t := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: seq, Ack: ack, Window: 65535,
 		SYN: flags&pkt.SYN != 0, ACK: flags&pkt.ACK != 0, FIN: flags&pkt.FIN != 0, RST: flags&pkt.RST != 0}
 	if mss != 0 {
 		t.Options = []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{byte(mss >> 8), byte(mss)}}}
 	}
-	t.SetNetworkLayerForChecksum(ip)
-	eth := &layers.Ethernet{SrcMAC: pkt.MAC(e.Src), DstMAC: pkt.MAC(e.Dst), EthernetType: layers.EthernetTypeIPv4}
+	t.SetNetworkLayerForChecksum(nl)
+	eth := &layers.Ethernet{SrcMAC: pkt.MAC(e.Src), DstMAC: pkt.MAC(e.Dst), EthernetType: et}
 	return pkt.Serialize(eth, ip, t)
 }
 
