@@ -80,10 +80,14 @@
 //     IPv4 that is not a fragment a new id from the seeded source, and
 //     max-mss clamps a TCP SYN's MSS option (without state, only the pass
 //     rule's own max-mss counts, as pf_test has it); checksums are
-//     updated incrementally. `reassemble tcp` makes a TCP state's packets
-//     leave with at least the highest TTL their side sent
-//     (pf_normalize_tcp_stateful), sloppy states excepted; its timestamp
-//     modulation and PAWS checks are not done.
+//     updated incrementally. `reassemble tcp` (pf_normalize_tcp_init,
+//     pf_normalize_tcp_stateful; sloppy states excepted) makes a TCP
+//     state's packets leave with at least the highest TTL their side
+//     sent, adds to each side's timestamps a random offset of its own
+//     (taken off again when the other side echoes them), and, once both
+//     sides echoed a timestamp, drops as bad-timestamp a segment whose
+//     timestamps fall outside PAWS's window, that carries two, or data
+//     without one from a side whose data had them.
 //
 // # Time and limits
 //

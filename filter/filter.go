@@ -375,11 +375,18 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p
 			return Result{}, false
 		}
 		m := &p.Meta
+		th, seglen := header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4)
 		var seg tcpSeg
-		seg.parse(header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4))
+		seg.parse(th, seglen)
 		var tr trackResult
 		if s.sloppy() {
 			tr = trackSloppy(s, &seg, fromSrc)
+		} else if ts := s.tsLocked(sh); ts != nil {
+			var ok bool
+			if tr, ok = f.trackScrubbed(s, ts, th, seglen, &seg, fromSrc, now); !ok {
+				sh.mu.Unlock()
+				return f.drop(pfresTS, packet.DropFilter), true
+			}
 		} else {
 			tr = trackTCP(s, &seg, fromSrc)
 		}

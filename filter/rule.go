@@ -141,11 +141,25 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, act *ac
 	} else {
 		s.key[skStack], s.key[skWire] = orig, xl
 	}
+	s.setActions(act, ipTTL(p))
+	var ts *tsScrub
 	switch pd.proto {
 	case header.ProtoTCP:
 		m := &p.Meta
-		seg := parseSeg(header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4))
+		th, seglen := header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4)
+		seg := parseSeg(th, seglen)
 		initTCP(s, &seg)
+		if s.tcpScrubbed() {
+			// pf_create_state: the creator's side starts with this
+			// packet, whose timestamps are normalised at once.
+			ts = &tsScrub{}
+			n := tcpOptEnd(th, seglen)
+			ts[0].init(th, n, now, f.rnd)
+			c := tsCheck{plen: seg.plen, srcState: s.src.state, dstState: s.dst.state, creation: now, now: now}
+			if !normalize(th, n, &ts[0], &ts[1], &c) {
+				return pfresTS, packet.DropFilter
+			}
+		}
 	case header.ProtoICMP, header.ProtoICMPv6:
 		s.timeout = tmICMPFirst
 	case header.ProtoUDP:
@@ -155,7 +169,6 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, act *ac
 		s.src.state, s.dst.state = udpSingle, udpNoTraffic
 		s.timeout = tmOtherFirst
 	}
-	s.setActions(act, ipTTL(p))
 	if r.r.SourceTrack {
 		if reason := f.srcTrack(s, pd, now); reason != pfresMatch {
 			return reason, packet.DropStateLimit
@@ -164,11 +177,11 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, act *ac
 	s.id = f.states.nextID.Add(1)
 	s.packets[0] = 1
 	s.bytes[0] = uint64(pd.iplen)
-	ok, o := f.states.insert(s)
+	ok, o := f.states.insert(s, ts)
 	if !ok && f.states.recyclable(o) {
 		// A closed TCP connection's keys go to the new state.
 		f.removeState(o)
-		ok, _ = f.states.insert(s)
+		ok, _ = f.states.insert(s, ts)
 	}
 	if !ok {
 		f.srcRelease(s, now)

@@ -173,34 +173,19 @@ func clampMSS(p *packet.Packet, max uint16) {
 		return
 	}
 	th := header.TCP(p.Bytes()[m.L4:])
-	n := th.DataOffset()
 	// The header length comes from the packet: the options must lie
 	// inside the IP packet.
-	if n <= header.TCPMinSize || int(m.L4)+n > int(m.L3)+int(m.L3Len) {
-		return
+	n := tcpOptEnd(th, int(m.L3)+int(m.L3Len)-int(m.L4))
+	for i := findTCPOpt(th, header.TCPMinSize, n, tcpOptMSS, tcpOptMSSLen); i >= 0; i = findTCPOpt(th, i+int(th[i+1]), n, tcpOptMSS, tcpOptMSSLen) {
+		if binary.BigEndian.Uint16(th[i+2:]) > max {
+			var b [2]byte
+			binary.BigEndian.PutUint16(b[:], max)
+			patchTCP(th, i+2, b[:])
+		}
 	}
-	sum := th.Checksum()
-	for i := header.TCPMinSize; i < n; {
-		switch th[i] {
-		case 0: // end of options
-			i = n
-			continue
-		case 1: // no-op
-			i++
-			continue
-		}
-		if i+1 >= n || th[i+1] < 2 || i+int(th[i+1]) > n {
-			break // malformed: stop as pf_find_tcpopt does
-		}
-		if th[i] == 2 && th[i+1] == 4 { // maximum segment size
-			if mss := binary.BigEndian.Uint16(th[i+2:]); mss > max {
-				binary.BigEndian.PutUint16(th[i+2:], max)
-				// The option may start at an odd offset: update byte by byte.
-				sum = header.UpdateByte(sum, i+2, uint8(mss>>8), uint8(max>>8))
-				sum = header.UpdateByte(sum, i+3, uint8(mss), uint8(max))
-			}
-		}
-		i += int(th[i+1])
-	}
-	th.SetChecksum(sum)
 }
+
+const (
+	tcpOptMSS    = 2
+	tcpOptMSSLen = 4
+)

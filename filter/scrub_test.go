@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 
@@ -24,6 +25,10 @@ type hdr struct {
 	flags string // TCP flags, as tcpPkt takes them; "" builds UDP
 	seq   uint32
 	ack   uint32
+	ts    int    // TCP: timestamp options (tsval, tsecr), 0, 1 or 2
+	tsval uint32 // TCP
+	tsecr uint32
+	data  int // TCP payload bytes
 }
 
 // scrubPkt builds a TCP (h.flags set) or UDP packet src:sport ->
@@ -81,8 +86,14 @@ func scrubPkt(t testing.TB, src string, sport uint16, dst string, dport uint16, 
 		tcp.Options = append(tcp.Options, layers.TCPOption{OptionType: layers.TCPOptionKindMSS, OptionLength: 4,
 			OptionData: []byte{byte(h.mss >> 8), byte(h.mss)}})
 	}
+	for range h.ts {
+		var d [8]byte
+		binary.BigEndian.PutUint32(d[:4], h.tsval)
+		binary.BigEndian.PutUint32(d[4:], h.tsecr)
+		tcp.Options = append(tcp.Options, layers.TCPOption{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: d[:]})
+	}
 	tcp.SetNetworkLayerForChecksum(nl)
-	return build(t, eth, ipl, tcp)
+	return build(t, eth, ipl, tcp, gopacket.Payload(make([]byte, h.data)))
 }
 
 // readHdr decodes p with gopacket, failing on a bad IPv4 header, TCP or
@@ -102,8 +113,12 @@ func readHdr(t testing.TB, p *packet.Packet) hdr {
 	}
 	if tcp, ok := g.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
 		for _, o := range tcp.Options {
-			if o.OptionType == layers.TCPOptionKindMSS && len(o.OptionData) == 2 {
-				h.mss = uint16(o.OptionData[0])<<8 | uint16(o.OptionData[1])
+			switch {
+			case o.OptionType == layers.TCPOptionKindMSS && len(o.OptionData) == 2:
+				h.mss = binary.BigEndian.Uint16(o.OptionData)
+			case o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8:
+				h.ts++
+				h.tsval, h.tsecr = binary.BigEndian.Uint32(o.OptionData), binary.BigEndian.Uint32(o.OptionData[4:])
 			}
 		}
 	}
@@ -460,5 +475,117 @@ func TestScrubBlockUntouched(t *testing.T) {
 	}
 	if got := readHdr(t, p); got.ttl != 4 || !got.df {
 		t.Errorf("blocked: ttl %d df %v, want it untouched", got.ttl, got.df)
+	}
+}
+
+// TestScrubTimestamps: under reassemble tcp each side's timestamps are
+// modulated by its own random offset and demodulated when echoed; once
+// both sides echoed one, PAWS drops what is out of window, and a side
+// whose data carried timestamps must go on sending them
+// (pf_normalize_tcp_stateful). A dropped segment leaves the state alone.
+func TestScrubTimestamps(t *testing.T) {
+	for _, fam := range []struct{ name, c, s string }{
+		{"IPv4", "198.51.100.7", "203.0.113.1"},
+		{"IPv6", "2001:db8:1::7", "2001:db8::1"},
+	} {
+		t.Run(fam.name, func(t *testing.T) {
+			f := newTestFilter(t, "pass in on em0 proto tcp scrub (reassemble tcp)\n", Options{})
+			send := func(what string, dir Dir, h hdr) (hdr, packet.Verdict) {
+				t.Helper()
+				var p *packet.Packet
+				if dir == In {
+					p = scrubPkt(t, fam.c, 4000, fam.s, 22, h)
+				} else {
+					p = scrubPkt(t, fam.s, 22, fam.c, 4000, h)
+				}
+				v := f.Test(dir, ifEm0, p, 10).Verdict
+				return readHdr(t, p), v
+			}
+			syn, _ := send("SYN", In, hdr{flags: "S", seq: 100, ts: 1, tsval: 1000})
+			modC := syn.tsval - 1000
+			if modC == 0 || syn.tsecr != 0 {
+				t.Fatalf("SYN left with tsval %d tsecr %d, want 1000 modulated, 0", syn.tsval, syn.tsecr)
+			}
+			sa, _ := send("SYN+ACK", Out, hdr{flags: "SA", seq: 500, ack: 101, ts: 1, tsval: 5000, tsecr: syn.tsval})
+			modS := sa.tsval - 5000
+			if modS == 0 || modS == modC || sa.tsecr != 1000 {
+				t.Fatalf("SYN+ACK left with tsval %d (offset %d, client's %d) tsecr %d, want 5000 modulated, 1000", sa.tsval, modS, modC, sa.tsecr)
+			}
+			ack, _ := send("ACK", In, hdr{flags: "A", seq: 101, ack: 501, ts: 1, tsval: 1001, tsecr: sa.tsval})
+			if ack.tsval != 1001+modC || ack.tsecr != 5000 {
+				t.Fatalf("ACK left with tsval %d tsecr %d, want %d, 5000", ack.tsval, ack.tsecr, 1001+modC)
+			}
+			data := hdr{flags: "PA", seq: 101, ack: 501, ts: 1, tsval: 1002, tsecr: sa.tsval, data: 10}
+			if got, v := send("data", In, data); v != packet.Pass || got.tsval != 1002+modC {
+				t.Fatalf("data: %v, tsval %d, want pass, %d", v, got.tsval, 1002+modC)
+			}
+			tests := []struct {
+				name string
+				h    hdr
+				want packet.Verdict
+			}{
+				{"tsval older than the echoed one", hdr{flags: "A", seq: 111, ack: 501, ts: 1, tsval: 900, tsecr: sa.tsval}, packet.Drop},
+				{"tsval too far ahead", hdr{flags: "A", seq: 111, ack: 501, ts: 1, tsval: 1002 + 31*tsMaxFreq, tsecr: sa.tsval}, packet.Drop},
+				{"tsecr never sent", hdr{flags: "A", seq: 111, ack: 501, ts: 1, tsval: 1003, tsecr: 9999 + modS}, packet.Drop},
+				{"tsecr before the first", hdr{flags: "A", seq: 111, ack: 501, ts: 1, tsval: 1003, tsecr: 4000 + modS}, packet.Drop},
+				{"data without a timestamp", hdr{flags: "PA", seq: 111, ack: 501, data: 10}, packet.Drop},
+				{"two timestamps", hdr{flags: "A", seq: 111, ack: 501, ts: 2, tsval: 1003, tsecr: sa.tsval}, packet.Drop},
+				{"an ACK without a timestamp", hdr{flags: "A", seq: 111, ack: 501}, packet.Pass},
+				{"within the leeway", hdr{flags: "A", seq: 111, ack: 501, ts: 1, tsval: 1002 + 29*tsMaxFreq, tsecr: sa.tsval}, packet.Pass},
+			}
+			peers := func() (p [2]peer) {
+				f.states.each(func(s *state) { p = [2]peer{s.src, s.dst} })
+				return p
+			}
+			for _, tc := range tests {
+				before := peers()
+				if _, v := send(tc.name, In, tc.h); v != tc.want {
+					t.Errorf("%s: %v, want %v", tc.name, v, tc.want)
+				}
+				if after := peers(); tc.want == packet.Drop && after != before {
+					t.Errorf("%s: dropped, but the peers went from %+v to %+v", tc.name, before, after)
+				}
+			}
+			// The drops moved nothing: the server's answer to the data
+			// still fits.
+			if got, v := send("answer", Out, hdr{flags: "A", seq: 501, ack: 111, ts: 1, tsval: 5001, tsecr: ack.tsval}); v != packet.Pass || got.tsecr != 1001 {
+				t.Errorf("answer: %v, tsecr %d, want pass, 1001", v, got.tsecr)
+			}
+		})
+	}
+}
+
+// TestScrubTimestampsOff: without a timestamp in its SYN a side's
+// timestamps are left alone, and without reassemble tcp nothing is.
+func TestScrubTimestampsOff(t *testing.T) {
+	tests := []struct {
+		name   string
+		conf   string
+		synTS  int
+		wantSA uint32 // the SYN+ACK's tsval as it leaves
+	}{
+		{"client without timestamps", "pass in on em0 proto tcp scrub (reassemble tcp)\n", 0, 0},
+		{"without reassemble tcp", "pass in on em0 proto tcp\n", 1, 5000},
+		{"sloppy", "pass in on em0 proto tcp scrub (reassemble tcp) keep state (sloppy)\n", 1, 5000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTestFilter(t, tc.conf, Options{})
+			syn := scrubPkt(t, "198.51.100.7", 4000, "203.0.113.1", 22, hdr{flags: "S", seq: 100, ts: tc.synTS, tsval: 1000})
+			if r := f.Test(In, ifEm0, syn, 1); r.Verdict != packet.Pass {
+				t.Fatalf("SYN: %+v", r)
+			}
+			if got := readHdr(t, syn); tc.synTS != 0 && got.tsval != 1000 {
+				t.Errorf("SYN tsval %d, want 1000 untouched", got.tsval)
+			}
+			sa := scrubPkt(t, "203.0.113.1", 22, "198.51.100.7", 4000, hdr{flags: "SA", seq: 500, ack: 101, ts: 1, tsval: 5000, tsecr: 1000})
+			if r := f.Test(Out, ifEm0, sa, 1); r.Verdict != packet.Pass {
+				t.Fatalf("SYN+ACK: %+v", r)
+			}
+			got := readHdr(t, sa)
+			if tc.wantSA != 0 && got.tsval != tc.wantSA || tc.wantSA == 0 && got.tsval == 5000 || got.tsecr != 1000 {
+				t.Errorf("SYN+ACK tsval %d tsecr %d, want tsval %d (0: modulated), tsecr 1000", got.tsval, got.tsecr, tc.wantSA)
+			}
+		})
 	}
 }

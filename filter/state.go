@@ -251,7 +251,11 @@ type shard struct {
 	mu    sync.Mutex
 	slots []slot // at most 7/8 full; grows by half
 	n     int
-	_     [24]byte // keep shards on their own cache lines
+	// ts holds the timestamp scrubbing of the `reassemble tcp` states
+	// whose wire key is here: kept beside the states, as pf keeps its
+	// pf_state_scrub, since few states have it.
+	ts map[*state]*tsScrub
+	_  [16]byte // keep shards on their own cache lines
 }
 
 // stateTable is the sharded state table: each state is reachable from its
@@ -472,11 +476,12 @@ func (t *stateTable) has(k *stateKey) bool {
 	return s != nil
 }
 
-// insert adds s under its keys. When a key is taken it fails and returns
-// the state holding it, which the caller may recycle (closed TCP) and
-// retry. Two different keys of one state with the same 64-bit hash are
-// refused (conflict nil): their slots could not be told apart.
-func (t *stateTable) insert(s *state) (ok bool, conflict *state) {
+// insert adds s under its keys, with its timestamp scrubbing ts if not
+// nil. When a key is taken it fails and returns the state holding it,
+// which the caller may recycle (closed TCP) and retry. Two different keys
+// of one state with the same 64-bit hash are refused (conflict nil):
+// their slots could not be told apart.
+func (t *stateTable) insert(s *state, ts *tsScrub) (ok bool, conflict *state) {
 	h0, h1 := t.hash64(&s.key[0]), t.hash64(&s.key[1])
 	same := s.key[0] == s.key[1]
 	if !same && h0 == h1 {
@@ -499,6 +504,12 @@ func (t *stateTable) insert(s *state) (ok bool, conflict *state) {
 	a.addLocked(s, h0)
 	if !same {
 		b.addLocked(s, h1)
+	}
+	if ts != nil {
+		if a.ts == nil {
+			a.ts = map[*state]*tsScrub{}
+		}
+		a.ts[s] = ts
 	}
 	t.count.Add(1)
 	return true, nil
@@ -529,6 +540,7 @@ func (t *stateTable) remove(s *state) (found bool, packets, bytes [2]uint64) {
 	if found {
 		s.timeout = tmUnlinked
 		packets, bytes = s.packets, s.bytes
+		delete(a.ts, s)
 	}
 	unlockPair(a, b)
 	if found {

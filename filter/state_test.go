@@ -100,7 +100,7 @@ func TestStateTableTranslated(t *testing.T) {
 			stack = wire // untranslated
 		}
 		s := &state{flags: sfOut, key: [2]stateKey{wire, stack}}
-		if ok, o := tab.insert(s); !ok {
+		if ok, o := tab.insert(s, nil); !ok {
 			t.Fatalf("insert(state %d) = false, %p", i, o)
 		}
 		if s.xlat() != (i%3 != 0) {
@@ -108,7 +108,7 @@ func TestStateTableTranslated(t *testing.T) {
 		}
 		states[i] = s
 	}
-	if ok, o := tab.insert(&state{key: states[1].key}); ok || o != states[1] {
+	if ok, o := tab.insert(&state{key: states[1].key}, nil); ok || o != states[1] {
 		t.Fatalf("insert(duplicate of state 1) = %v, %p, want false, %p", ok, o, states[1])
 	}
 	for i, s := range states {
@@ -182,7 +182,7 @@ func TestStateTableConcurrent(t *testing.T) {
 			for r := range rounds {
 				for i, s := range states {
 					s.timeout = tmUDPFirst // back from the dead
-					if ok, _ := tab.insert(s); !ok {
+					if ok, _ := tab.insert(s, nil); !ok {
 						errs <- fmt.Sprintf("worker %d round %d: insert(state %d) = false", w, r, i)
 						return
 					}
