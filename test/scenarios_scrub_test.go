@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/binary"
 	"net"
 	"slices"
 	"testing"
@@ -37,19 +38,21 @@ pass out on em0 proto udp no state
 		inputs: []input{
 			{ifname: "tap0", frames: []frame{
 				{at(1), guestARP},
-				{at(2), scrubSeg(guestEth, pkt.IPHdr{Src: ipGuest, Dst: ipFar, DF: true, ID: 0x1001}, 40000, 80, pkt.SYN, 1000, 0, 1460)},
+				{at(2), scrubSeg(guestEth, pkt.IPHdr{Src: ipGuest, Dst: ipFar, DF: true, ID: 0x1001}, 40000, 80, pkt.SYN, 1000, 0, 1460, 1000, 0)},
 				{at(4), scrubSeg(guestEth, pkt.IPHdr{Src: ipGuest, Dst: ipFar, DF: true, ID: 0x1002}, 40000, 80, pkt.ACK, 1001, 5001, 0)},
 				{at(6), pkt.UDP(guestEth, pkt.IPHdr{Src: ipGuest, Dst: ipFar, DF: true, TTL: 10, ID: 0x1003}, 41000, 53, []byte("query"))},
 			}},
 			{ifname: "em0", frames: []frame{
 				{at(2.5), pkt.ARP(pkt.Eth{Src: macGW, Dst: macEm0}, 2, macGW, ipGW, macEm0, ipEm0)},
-				{at(3), scrubSeg(gwEth, pkt.IPHdr{Src: ipFar, Dst: ipGuest, DF: true, TTL: 50, ID: 0x2001}, 80, 40000, pkt.SYN|pkt.ACK, 5000, 1001, 1460)},
+				// Its timestamp echo is demodulated on the way back.
+				{at(3), scrubSeg(gwEth, pkt.IPHdr{Src: ipFar, Dst: ipGuest, DF: true, TTL: 50, ID: 0x2001}, 80, 40000, pkt.SYN|pkt.ACK, 5000, 1001, 1460, 5000, farEcho)},
 				// The far side's TTL drops: raised to the 50 it sent before.
 				{at(5), scrubSeg(gwEth, pkt.IPHdr{Src: ipFar, Dst: ipGuest, DF: true, TTL: 20, ID: 0x2002}, 80, 40000, pkt.ACK, 5001, 1001, 0)},
 			}},
 		},
 		check: func(t *testing.T, r result) {
 			var syn, udp, synAck, lowTTL bool
+			var modC uint32 // the em0 state's timestamp offset for the guest
 			for _, p := range decodeAll(r, "em0") {
 				ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 				if !ok {
@@ -63,6 +66,10 @@ pass out on em0 proto udp no state
 						syn = true
 						if m := mssOf(l); m != 1440 {
 							t.Errorf("%s: MSS %d, want 1440", what, m)
+						}
+						tsval, _, ok := tsOf(l)
+						if modC = tsval - 1000; !ok || modC == 0 {
+							t.Errorf("%s: timestamp %d (%v), want 1000 modulated by reassemble tcp", what, tsval, ok)
 						}
 					}
 				case *layers.UDP:
@@ -89,6 +96,9 @@ pass out on em0 proto udp no state
 					synAck = true
 					if m := mssOf(tcp); m != 1440 {
 						t.Errorf("%s: MSS %d, want 1440", what, m)
+					}
+					if tsval, tsecr, ok := tsOf(tcp); !ok || tsval == 5000 || tsecr != farEcho-modC {
+						t.Errorf("%s: timestamps %d, %d (%v), want 5000 modulated, %d demodulated to %d", what, tsval, tsecr, ok, farEcho, farEcho-modC)
 					}
 				} else {
 					lowTTL = true
@@ -159,8 +169,8 @@ func init() {
 }
 
 // scrubSeg is a TCP segment over IPv4 or IPv6 with an MSS option when
-// mss is not 0.
-func scrubSeg(e pkt.Eth, h pkt.IPHdr, sport, dport uint16, flags uint8, seq, ack uint32, mss uint16) []byte {
+// mss is not 0 and a timestamp option when ts holds tsval and tsecr.
+func scrubSeg(e pkt.Eth, h pkt.IPHdr, sport, dport uint16, flags uint8, seq, ack uint32, mss uint16, ts ...uint32) []byte {
 	ttl := h.TTL
 	if ttl == 0 {
 		ttl = 64
@@ -185,6 +195,10 @@ func scrubSeg(e pkt.Eth, h pkt.IPHdr, sport, dport uint16, flags uint8, seq, ack
 	if mss != 0 {
 		t.Options = []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{byte(mss >> 8), byte(mss)}}}
 	}
+	if len(ts) == 2 {
+		d := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, ts[0]), ts[1])
+		t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: d})
+	}
 	t.SetNetworkLayerForChecksum(nl)
 	eth := &layers.Ethernet{SrcMAC: pkt.MAC(e.Src), DstMAC: pkt.MAC(e.Dst), EthernetType: et}
 	return pkt.Serialize(eth, ip, t)
@@ -199,6 +213,20 @@ func scrubbedOK(t *testing.T, what string, p gopacket.Packet, ip *layers.IPv4, i
 	if df || ip.TOS != 0x10 || slices.Contains(ids, ip.Id) {
 		t.Errorf("%s: DF %v TOS %#x id %#x, want no DF, TOS 0x10, a new id", what, df, ip.TOS, ip.Id)
 	}
+}
+
+// farEcho is the timestamp echo the far side of pf-scrub sends: not
+// what it was sent, which pf does not check before both sides echoed.
+const farEcho = 0x12345678
+
+// tsOf returns the timestamps of a TCP segment, ok false without.
+func tsOf(t *layers.TCP) (tsval, tsecr uint32, ok bool) {
+	for _, o := range t.Options {
+		if o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8 {
+			return binary.BigEndian.Uint32(o.OptionData), binary.BigEndian.Uint32(o.OptionData[4:]), true
+		}
+	}
+	return 0, 0, false
 }
 
 // mssOf returns the MSS option of a TCP segment, 0 without one.
