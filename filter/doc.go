@@ -42,8 +42,8 @@
 //     their states and timeouts, counters are kept, IP options are
 //     dropped unless the creating rule had allow-opts, and a translated
 //     state rewrites the packet in place (wire to stack inbound, stack to
-//     wire outbound; an ICMP error inside and out), then gets the state's
-//     scrub options (10). Done: pass.
+//     wire outbound; an ICMP error inside and out); the packet gets the
+//     state's scrub options (10). Done: pass.
 //  6. On a miss the rules are walked (pf_match_rule): each rule's fields
 //     in pf's order, a failed field jumping to its skip step; anchors
 //     depth first, `anchor "vm/*"` over vm's direct children in strcmp

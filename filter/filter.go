@@ -375,25 +375,24 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p
 			return Result{}, false
 		}
 		m := &p.Meta
-		th, seglen := header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4)
 		var seg tcpSeg
-		seg.parse(th, seglen)
+		seg.parse(header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4))
 		var tr trackResult
-		if s.sloppy() {
-			tr = trackSloppy(s, &seg, fromSrc)
-		} else if ts := s.tsLocked(sh); ts != nil {
-			var ok bool
-			if tr, ok = f.trackScrubbed(s, ts, th, seglen, &seg, fromSrc, now); !ok {
-				sh.mu.Unlock()
-				return f.drop(pfresTS, packet.DropFilter), true
-			}
-		} else {
+		switch {
+		case s.flags&(sfSloppy|sfScrubTCP) == 0:
 			tr = trackTCP(s, &seg, fromSrc)
+		case s.sloppy():
+			tr = trackSloppy(s, &seg, fromSrc)
+		default:
+			tr = f.trackScrubbedLocked(s, sh, p, pd, &seg, fromSrc, now)
 		}
 		switch tr {
 		case trackMismatch:
 			sh.mu.Unlock()
 			return f.drop(pfresBadState, packet.DropFilter), true
+		case trackBadTimestamp:
+			sh.mu.Unlock()
+			return f.drop(pfresTS, packet.DropFilter), true
 		case trackEstablished:
 			est = true
 		}
@@ -427,12 +426,11 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p
 	}
 	s.packets[di]++
 	s.bytes[di] += uint64(pd.iplen)
-	// The scrub options, with the side's TTL floor raised first under
-	// reassemble tcp, are read under the lock.
-	var act actions
-	scrubbed := s.hasActions()
-	if scrubbed {
-		act = s.actionsLocked(di, ipTTL(p))
+	if s.hasActions() && (!pd.badOpts || s.allowOpts()) {
+		// Scrubbing, done under the lock that guards the side's TTL
+		// floor, commutes with the translation below: both update the
+		// checksums incrementally.
+		f.scrubLocked(s, di, p)
 	}
 	sh.mu.Unlock()
 	if est && s.sn != nil {
@@ -450,9 +448,6 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p
 	}
 	if s.tag != 0 {
 		p.PFTag = s.tag
-	}
-	if scrubbed {
-		f.applyActions(p, &act)
 	}
 	res := Result{}
 	if s.flags&sfLogAll != 0 {
@@ -532,7 +527,7 @@ func (f *Filter) testStateICMPError(rs *Ruleset, pd *pdesc, p *packet.Packet, no
 	s.bytes[di] += uint64(pd.iplen)
 	// The error passes as a packet of s: it gets s's options
 	// (pf_test's pf_scrub with the state pf_test_state_icmp found).
-	act := actions{flags: s.flags & sfScrub, minTTL: s.ttl[di], setTOS: s.setTOS}
+	act := actions{flags: s.flags & sfScrub, minTTL: s.limits.ttl[di], setTOS: s.setTOS}
 	sh.mu.Unlock()
 	if s.translated() {
 		// The quoted packet's slots: it went idir.

@@ -63,10 +63,10 @@ func (a *actions) rewritesIP() bool {
 // whose TTL or hop limit is ttl.
 func (s *state) setActions(a *actions, ttl uint8) {
 	s.flags |= a.flags
-	s.setTOS, s.maxMSS = a.setTOS, a.maxMSS
-	s.ttl = [2]uint8{a.minTTL, a.minTTL}
+	s.setTOS = a.setTOS
+	s.limits = scrubLimits{ttl: [2]uint8{a.minTTL, a.minTTL}, maxMSS: a.maxMSS}
 	if s.tcpScrubbed() {
-		s.ttl[0] = max(a.minTTL, ttl)
+		s.limits.ttl[0] = max(a.minTTL, ttl)
 	}
 }
 
@@ -81,16 +81,23 @@ func (s *state) tcpScrubbed() bool {
 // TCP (pf_normalize_tcp_stateful: a side's packets never leave with a
 // TTL lower than the highest it sent). Called with s's lock held.
 func (s *state) actionsLocked(di int, ttl uint8) actions {
-	if s.tcpScrubbed() && ttl > s.ttl[di] {
-		s.ttl[di] = ttl
+	if s.tcpScrubbed() && ttl > s.limits.ttl[di] {
+		s.limits.ttl[di] = ttl
 	}
-	return actions{flags: s.flags & sfScrub, minTTL: s.ttl[di], setTOS: s.setTOS, maxMSS: s.maxMSS}
+	return actions{flags: s.flags & sfScrub, minTTL: s.limits.ttl[di], setTOS: s.setTOS, maxMSS: s.limits.maxMSS}
+}
+
+// scrubLocked applies s's actions to p, a packet of s from side di, its
+// lock held.
+func (f *Filter) scrubLocked(s *state, di int, p *packet.Packet) {
+	a := s.actionsLocked(di, ipTTL(p))
+	f.applyActions(p, &a)
 }
 
 // hasActions reports whether s changes its packets at all; a state
 // without scrub options costs its packets one test.
 func (s *state) hasActions() bool {
-	return s.flags&sfScrub != 0 || s.ttl != [2]uint8{} || s.maxMSS != 0
+	return s.flags&sfScrub != 0 || s.limits != scrubLimits{}
 }
 
 // allowOpts reports whether s's rule has allow-opts.

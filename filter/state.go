@@ -146,13 +146,9 @@ type state struct {
 	wshard  uint8 // the shard of the wire key, set by insert
 	flags   stateFlags
 	// The scrub options the state applies to each of its packets (pf's
-	// set_tos, min_ttl and max_mss, PF.md 1.2). ttl is per side (index 0
-	// for packets from the creator) the lowest TTL or hop limit the side's
-	// packets leave with: min-ttl, which `reassemble tcp` raises to the
-	// highest the side sent (pf's pfss_ttl, PF.md 7).
+	// set_tos, min_ttl and max_mss, PF.md 1.2).
 	setTOS  uint8
-	ttl     [2]uint8
-	maxMSS  uint16
+	limits  scrubLimits
 	packets [2]uint64
 	bytes   [2]uint64
 
@@ -185,16 +181,22 @@ const (
 	sfScrub = sfNoDF | sfRandomID | sfScrubTCP | sfSetTOS
 )
 
+// scrubLimits are a state's TTL floors and max-mss, in one word so that
+// a hit tests them at once. ttl is per side (index 0 for packets from
+// the creator) the lowest TTL or hop limit the side's packets leave
+// with: min-ttl, which `reassemble tcp` raises to the highest the side
+// sent (pf's pfss_ttl, PF.md 7).
+type scrubLimits struct {
+	ttl    [2]uint8
+	maxMSS uint16
+}
+
 // tmUnlinked is the timeout of a state that left the table.
 const tmUnlinked = 0xff
 
-// dir is the direction of the packet that created s.
-func (s *state) dir() Dir {
-	if s.flags&sfOut != 0 {
-		return Out
-	}
-	return In
-}
+// dir is the direction of the packet that created s: sfOut is bit 0,
+// and Out is In + 1.
+func (s *state) dir() Dir { return In + Dir(s.flags&sfOut) }
 
 func (s *state) sloppy() bool { return s.flags&sfSloppy != 0 }
 

@@ -4,13 +4,14 @@ import (
 	"encoding/binary"
 
 	"github.com/hostnet/hostnet/dataplane/header"
+	"github.com/hostnet/hostnet/dataplane/packet"
 )
 
 // The timestamp part of `reassemble tcp` (pf_normalize_tcp_init,
 // pf_normalize_tcp_stateful; PF.md 7): each side's timestamps are
 // modulated by a random offset, so that they tell nothing of the host's
 // uptime, and checked against PAWS (RFC 1323) once both sides echoed
-// one. The TTL part lives in the state itself (state.ttl).
+// one. The TTL part lives in the state itself (scrubLimits).
 
 // tsSide is pf's struct pf_state_scrub for one side of a connection,
 // without its TTL.
@@ -208,32 +209,35 @@ func normalize(th header.TCP, n int, src, dst *tsSide, c *tsCheck) bool {
 	return true
 }
 
-// tsLocked returns s's timestamp scrubbing, nil for a state without;
-// sh is the shard of s's wire key, locked.
-func (s *state) tsLocked(sh *shard) *tsScrub {
-	if s.flags&sfScrubTCP == 0 {
-		return nil
-	}
-	return sh.ts[s]
-}
+// trackBadTimestamp is trackScrubbedLocked's verdict on a segment whose
+// timestamps pf drops (bad-timestamp).
+const trackBadTimestamp trackResult = 255
 
-// trackScrubbed is trackTCP for a state under reassemble tcp: the side
-// that sends th starts with its first packet, and the segment's
-// timestamps are normalised once it passed the window checks. A segment
-// dropped for its timestamps (ok false) leaves the state as it was:
-// pf_tcp_track_full normalises before it moves the window.
-func (f *Filter) trackScrubbed(s *state, ts *tsScrub, th header.TCP, seglen int, g *tcpSeg, fromSrc bool, now int64) (tr trackResult, ok bool) {
+// trackScrubbedLocked is trackTCP for p, a segment of s, a state under
+// reassemble tcp; sh is the shard of s's wire key, locked. The side that
+// sends p starts with its first packet, and the segment's timestamps
+// are normalised once it passed the window checks. A segment dropped for
+// its timestamps leaves the state as it was: pf_tcp_track_full
+// normalises before it moves the window.
+func (f *Filter) trackScrubbedLocked(s *state, sh *shard, p *packet.Packet, pd *pdesc, g *tcpSeg, fromSrc bool, now int64) trackResult {
+	ts := sh.ts[s]
+	if ts == nil {
+		return trackTCP(s, g, fromSrc)
+	}
 	si, di := 0, 1
 	if !fromSrc {
 		si, di = 1, 0
 	}
-	n := tcpOptEnd(th, seglen)
+	m := &p.Meta
+	th := header.TCP(p.Bytes()[m.L4:])
+	n := tcpOptEnd(th, int(m.L3)+pd.iplen-int(m.L4))
 	if ts[si].flags&pfssOn == 0 {
 		ts[si].init(th, n, now, f.rnd)
 	}
 	src, dst, timeout := s.src, s.dst, s.timeout
-	if tr = trackTCP(s, g, fromSrc); tr == trackMismatch {
-		return tr, true
+	tr := trackTCP(s, g, fromSrc)
+	if tr == trackMismatch {
+		return tr
 	}
 	c := tsCheck{plen: g.plen, srcState: src.state, dstState: dst.state, creation: int64(s.creation), now: now}
 	if !fromSrc {
@@ -241,9 +245,9 @@ func (f *Filter) trackScrubbed(s *state, ts *tsScrub, th header.TCP, seglen int,
 	}
 	if !normalize(th, n, &ts[si], &ts[di], &c) {
 		s.src, s.dst, s.timeout = src, dst, timeout
-		return tr, false
+		return trackBadTimestamp
 	}
-	return tr, true
+	return tr
 }
 
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
