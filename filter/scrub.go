@@ -70,8 +70,9 @@ func (s *state) setActions(a *actions, ttl uint8) {
 	}
 }
 
-// tcpScrubbed reports whether s normalises the TTL of its TCP packets
-// (`reassemble tcp`); as pf_tcp_track_sloppy, a sloppy state does not.
+// tcpScrubbed reports whether s normalises its TCP packets' TTL and
+// timestamps (`reassemble tcp`); as pf_tcp_track_sloppy, a sloppy state
+// does not.
 func (s *state) tcpScrubbed() bool {
 	return s.flags&(sfScrubTCP|sfSloppy) == sfScrubTCP && s.key[skWire].proto == header.ProtoTCP
 }
@@ -95,7 +96,7 @@ func (f *Filter) scrubLocked(s *state, di int, p *packet.Packet) {
 }
 
 // hasActions reports whether s changes its packets at all; a state
-// without scrub options costs its packets one test.
+// without scrub options costs its packets two tests.
 func (s *state) hasActions() bool {
 	return s.flags&sfScrub != 0 || s.limits != scrubLimits{}
 }
