@@ -57,10 +57,21 @@ func established(b *testing.B, f *Filter, n int) *packet.Packet {
 	return ack
 }
 
+// BenchmarkStateHit is established flows, untranslated; 1k-scrub adds
+// the common scrub line, every option of which rewrites the IP header
+// (no-df, random-id, min-ttl, set tos) or checks for a SYN (max-mss).
 func BenchmarkStateHit(b *testing.B) {
-	for _, n := range []int{1000, 100000} {
-		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
-			f := newTestFilter(b, "set limit states 200000\nblock all\npass in on em0 proto tcp to port 22\n", Options{})
+	const (
+		plain = "set limit states 200000\nblock all\npass in on em0 proto tcp to port 22\n"
+		scrub = "set limit states 200000\nblock all\nmatch in all scrub (no-df random-id min-ttl 65 max-mss 1440) set tos 0x10\npass in on em0 proto tcp to port 22\n"
+	)
+	for _, bc := range []struct {
+		name, conf string
+		n          int
+	}{{"1k", plain, 1000}, {"100k", plain, 100000}, {"1k-scrub", scrub, 1000}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newTestFilter(b, bc.conf, Options{})
+			n := bc.n
 			ack := established(b, f, n)
 			b.SetBytes(int64(ack.Len()))
 			b.ReportAllocs()

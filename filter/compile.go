@@ -145,6 +145,7 @@ type rule struct {
 	ifBound  bool
 	log      pfconf.LogFlags
 	timeouts [pfconf.NumTimeouts]uint32
+	act      actions // scrub (...) and set tos
 
 	nat, rdr *natPool
 	children []*ruleset // anchor call: the rulesets it evaluates
@@ -388,6 +389,7 @@ func (c *compiler) compileRuleset(src *pfconf.Ruleset, dst *ruleset) error {
 		r.src = c.addr(src.Path, pr.Src.Addr, pr.Src.Not)
 		r.dst = c.addr(src.Path, pr.Dst.Addr, pr.Dst.Not)
 		r.sport, r.dport = portOf(pr.Src.Port), portOf(pr.Dst.Port)
+		r.act = actionsOf(pr)
 		r.tag = c.tagID(pr.Tag)
 		r.tagged = c.tagID(pr.Tagged)
 		r.state = pr.State != pfconf.NoState && (pr.Action == pfconf.Pass || pr.Action == pfconf.Match)

@@ -42,32 +42,52 @@
 //     their states and timeouts, counters are kept, IP options are
 //     dropped unless the creating rule had allow-opts, and a translated
 //     state rewrites the packet in place (wire to stack inbound, stack to
-//     wire outbound; an ICMP error inside and out). Done: pass.
+//     wire outbound; an ICMP error inside and out); the packet gets the
+//     state's scrub options (10). Done: pass.
 //  6. On a miss the rules are walked (pf_match_rule): each rule's fields
 //     in pf's order, a failed field jumping to its skip step; anchors
 //     depth first, `anchor "vm/*"` over vm's direct children in strcmp
 //     order; the last matching pass or block decides and `quick` at any
 //     depth ends the walk; `match` rules decide nothing but apply their
 //     nat-to and rdr-to at once (later rules see the translated
-//     addresses), their tag and their log. Nothing matched: pass, no
-//     state, no translation.
+//     addresses), their tag and their log, and collect their scrub
+//     options (10). Nothing matched: pass, no state, no translation, the
+//     match rules' scrub options but no max-mss.
 //  7. Block: counted, logged if the rule logs, and with return,
 //     return-rst or return-icmp an RST|ACK or ICMP/ICMPv6 unreachable is
 //     built into the caller's reply packet (never for RSTs under
 //     return-rst, ICMP errors, fragments, multicast or broadcast, at most
 //     100 ICMP errors per second).
 //  8. Pass: the deciding rule's own nat-to or rdr-to replaces the match
-//     rules'. If it keeps state (the default for pass, with flags S/SA)
+//     rules', and its scrub options join theirs. If it keeps state (the default for pass, with flags S/SA)
 //     and the packet may create one (not a fragment, an ICMP error or a
 //     neighbour advertisement; ICMP replies never reached a stateful
 //     rule), limits are checked (set limit states, max, max-src-states,
 //     max-src-nodes), the state is inserted under its wire and stack keys
-//     and only then is the packet translated. A stateless pass is never
-//     translated.
+//     and only then is the packet translated; the state keeps the scrub
+//     options. A stateless pass is never translated.
 //  9. Logging: a rule with `log` writes the packet with its pflog header
 //     during evaluation (translated addresses in the header, payload not
 //     yet rewritten); `log (all)` also logs every packet of its states
 //     (original addresses, rewritten payload).
+//  10. Scrub (pf_scrub, pf_normalize_mss; PF.md 1.2, 7): `scrub (...)`
+//     and `set tos` of the matching match rules accumulate in order
+//     (flags or'ed, min-ttl, max-mss and set tos replaced by a later rule
+//     that sets them) and the deciding pass rule's are applied last. A
+//     passed packet then gets them, a state's packet its state's: no-df
+//     clears IPv4 DF, min-ttl raises the TTL or hop limit, set tos sets
+//     the IPv4 TOS (ECN kept) or the IPv6 traffic class, random-id gives
+//     IPv4 that is not a fragment a new id from the seeded source, and
+//     max-mss clamps a TCP SYN's MSS option (without state, only the pass
+//     rule's own max-mss counts, as pf_test has it); checksums are
+//     updated incrementally. `reassemble tcp` (pf_normalize_tcp_init,
+//     pf_normalize_tcp_stateful; sloppy states excepted) makes a TCP
+//     state's packets leave with at least the highest TTL their side
+//     sent, adds to each side's timestamps a random offset of its own
+//     (taken off again when the other side echoes them), and, once both
+//     sides echoed a timestamp, drops as bad-timestamp a segment whose
+//     timestamps fall outside PAWS's window, that carries two, or data
+//     without one from a side whose data had them.
 //
 // # Time and limits
 //
@@ -85,7 +105,9 @@
 // 64-bit hash of the key, each an open-addressed table of (hash, state)
 // slots behind a mutex; a state's mutable fields are guarded by the shard
 // of its wire key, so an untranslated packet takes one lock. A state costs
-// about 238 bytes with both NAT keys (BenchmarkStateMemory). A packet that
+// about 238 bytes with both NAT keys (BenchmarkStateMemory); one under
+// `reassemble tcp` keeps its timestamp scrubbing, about 100 bytes more,
+// in a map of its wire key's shard. A packet that
 // hits a state, and one that misses and is decided by the rules without
 // creating state, do not allocate (TestNoAllocs); creating a state does.
 //

@@ -56,6 +56,9 @@ type evalCtx struct {
 	// later matching rule logs the packet too.
 	logMatches bool
 	logged     bool
+	// act collects the scrub options of the matching match rules, then
+	// the deciding rule's (pf's pd->act).
+	act actions
 }
 
 // walk evaluates rs, called through anchor rule am (nil for main), and
@@ -129,6 +132,7 @@ func (c *evalCtx) walk(rs *ruleset, am *rule, depth int) bool {
 			if !c.translate(r) {
 				return true
 			}
+			c.act.add(&r.act)
 			if r.log != 0 {
 				c.logged = c.f.logRule(c, r, am, rs, actMatch, pfresMatch) || c.logged
 			}

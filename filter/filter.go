@@ -8,7 +8,6 @@ import (
 
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
-	"github.com/hostnet/hostnet/filter/pfconf"
 	"github.com/hostnet/hostnet/nat"
 )
 
@@ -350,16 +349,16 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p
 	}
 	// The key of pd's side must be the one that matched; both did if the
 	// state is untranslated.
-	if s.xlat && ki != side || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex {
+	if s.xlat() && ki != side || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex {
 		sh.mu.Unlock()
 		return Result{}, false
 	}
-	fromSrc := pd.dir == s.dir
+	fromSrc := pd.dir == s.dir()
 	di := 0
 	if !fromSrc {
 		di = 1
 	}
-	if s.dead {
+	if s.dead() {
 		sh.mu.Unlock()
 		return Result{}, false
 	}
@@ -379,15 +378,21 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p
 		var seg tcpSeg
 		seg.parse(header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4))
 		var tr trackResult
-		if s.sloppy {
-			tr = trackSloppy(s, &seg, fromSrc)
-		} else {
+		switch {
+		case s.flags&(sfSloppy|sfScrubTCP) == 0:
 			tr = trackTCP(s, &seg, fromSrc)
+		case s.sloppy():
+			tr = trackSloppy(s, &seg, fromSrc)
+		default:
+			tr = f.trackScrubbedLocked(s, sh, p, pd, &seg, fromSrc, now)
 		}
 		switch tr {
 		case trackMismatch:
 			sh.mu.Unlock()
 			return f.drop(pfresBadState, packet.DropFilter), true
+		case trackBadTimestamp:
+			sh.mu.Unlock()
+			return f.drop(pfresTS, packet.DropFilter), true
 		case trackEstablished:
 			est = true
 		}
@@ -421,26 +426,31 @@ func (f *Filter) stateHit(rs *Ruleset, s *state, ki int, sh *shard, pd *pdesc, p
 	}
 	s.packets[di]++
 	s.bytes[di] += uint64(pd.iplen)
-	opts, logAll := s.opts, s.log&pfconf.LogAll != 0
+	if s.hasActions() && (!pd.badOpts || s.allowOpts()) {
+		// Scrubbing, done under the lock that guards the side's TTL
+		// floor, commutes with the translation below: both update the
+		// checksums incrementally.
+		f.scrubLocked(s, di, p)
+	}
 	sh.mu.Unlock()
 	if est && s.sn != nil {
 		if f.srcConnLimit(s, now) {
 			return f.drop(pfresSrcLimit, packet.DropStateLimit), true
 		}
 	}
-	if pd.badOpts && !opts {
+	if pd.badOpts && !s.allowOpts() {
 		r := f.drop(pfresIPOption, packet.DropFilter)
 		r.Log = f.logState(s, pd, p, actDrop, pfresIPOption, now)
 		return r, true
 	}
-	if s.xlat {
+	if s.xlat() {
 		f.translateState(s, pd, p)
 	}
 	if s.tag != 0 {
 		p.PFTag = s.tag
 	}
 	res := Result{}
-	if logAll {
+	if s.flags&sfLogAll != 0 {
 		res.Log = f.logState(s, pd, p, actPass, pfresMatch, now)
 	}
 	return res, true
@@ -491,13 +501,13 @@ func (f *Filter) testStateICMPError(rs *Ruleset, pd *pdesc, p *packet.Packet, no
 	if pd.dir == Out {
 		side = skStack
 	}
-	if s.key[side] != k || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex || s.dead {
+	if s.key[side] != k || s.ifindex >= 0 && int(s.ifindex) != pd.ifindex || s.dead() {
 		sh.mu.Unlock()
 		return Result{}, false
 	}
-	if in.Flow.Proto == header.ProtoTCP && !s.sloppy {
+	if in.Flow.Proto == header.ProtoTCP && !s.sloppy() {
 		src, dst := &s.src, &s.dst
-		if pd.dir == s.dir {
+		if pd.dir == s.dir() {
 			src, dst = dst, src
 		}
 		var dws uint8
@@ -510,11 +520,14 @@ func (f *Filter) testStateICMPError(rs *Ruleset, pd *pdesc, p *packet.Packet, no
 		}
 	}
 	di := 0
-	if pd.dir != s.dir {
+	if pd.dir != s.dir() {
 		di = 1
 	}
 	s.packets[di]++
 	s.bytes[di] += uint64(pd.iplen)
+	// The error passes as a packet of s: it gets s's options
+	// (pf_test's pf_scrub with the state pf_test_state_icmp found).
+	act := actions{flags: s.flags & sfScrub, minTTL: s.limits.ttl[di], setTOS: s.setTOS}
 	sh.mu.Unlock()
 	if s.translated() {
 		// The quoted packet's slots: it went idir.
@@ -532,6 +545,9 @@ func (f *Filter) testStateICMPError(rs *Ruleset, pd *pdesc, p *packet.Packet, no
 		if ap := tk.ap(qdst); ap != in.Flow.Dst {
 			nat.RewriteErrorDst(p, &in, ap.Addr(), ap.Port())
 		}
+	}
+	if act.rewritesIP() {
+		f.scrub(p, &act)
 	}
 	return Result{}, true
 }

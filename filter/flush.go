@@ -20,7 +20,7 @@ func (f *Filter) KillStates(src, dst netip.Prefix) int {
 	return f.removeStates(func(s *state) bool {
 		k := &s.key[skWire]
 		sa, da := k.addr(0), k.addr(1)
-		if s.dir == Out {
+		if s.dir() == Out {
 			k = &s.key[skStack]
 			sa, da = k.addr(1), k.addr(0)
 		}
@@ -39,7 +39,7 @@ func prefixHas(p netip.Prefix, a netip.Addr) bool {
 func (f *Filter) removeStates(match func(s *state) bool) int {
 	var kill []*state
 	f.states.each(func(s *state) {
-		if !s.dead && match(s) {
+		if !s.dead() && match(s) {
 			kill = append(kill, s)
 		}
 	})

@@ -53,8 +53,8 @@ func TestStateLink(t *testing.T) {
 	if p, _ := send(4000); src4(p).Addr() != netip.MustParseAddr("192.0.2.2") {
 		t.Errorf("after the kill: source %v", src4(p))
 	}
-	if l := in.reverse.Load(); l == out || l == nil || l.dead {
-		t.Errorf("after the kill: link %p (dead %v), want a new live out state", l, l != nil && l.dead)
+	if l := in.reverse.Load(); l == out || l == nil || l.dead() {
+		t.Errorf("after the kill: link %p (dead %v), want a new live out state", l, l != nil && l.dead())
 	}
 
 	// Another flow's packet carrying this in state: the link's keys do

@@ -601,3 +601,38 @@ func TestPF0_12_PflogHeader(t *testing.T) {
 		t.Errorf("payload does not start with the IPv6 header")
 	}
 }
+
+// TestPF0_3_FinalRuleOverridesOnlyScrubOptionsItSets: the deciding pass
+// rule's options are applied over the match rules', replacing only what
+// it sets itself, for scrub options as for translation (PF.md 1.2).
+func TestPF0_3_FinalRuleOverridesOnlyScrubOptionsItSets(t *testing.T) {
+	tests := []struct {
+		name    string
+		conf    string
+		wantSrc string
+		wantTTL uint8
+		wantDF  bool
+	}{
+		{"plain pass keeps the match rule's options",
+			"match out on em0 nat-to 203.0.113.9 scrub (no-df min-ttl 30)\npass out on em0\n", "203.0.113.9", 30, false},
+		{"pass sets min-ttl, no-df stays",
+			"match out on em0 scrub (no-df min-ttl 30)\npass out on em0 scrub (min-ttl 10)\n", "10.50.0.5", 10, false},
+		{"pass with its own nat-to keeps the scrub options",
+			"match out on em0 nat-to 203.0.113.9 scrub (min-ttl 30)\npass out on em0 nat-to 203.0.113.7\n", "203.0.113.7", 30, true},
+		{"no state: scrubbed, not translated",
+			"match out on em0 nat-to 203.0.113.9 scrub (min-ttl 30)\npass out on em0 no state\n", "10.50.0.5", 30, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTestFilter(t, tc.conf, Options{})
+			p := scrubPkt(t, "10.50.0.5", 5353, "198.51.100.7", 53, hdr{ttl: 4, df: true})
+			if res := test(f, Out, ifEm0, p, 1); res.Verdict != packet.Pass {
+				t.Fatalf("Test = %v, want pass", res.Verdict)
+			}
+			h := readHdr(t, p)
+			if got := decoded(t, p).NetworkLayer().NetworkFlow().Src().String(); got != tc.wantSrc || h.ttl != tc.wantTTL || h.df != tc.wantDF {
+				t.Errorf("source %s ttl %d df %v, want %s, %d, %v", got, h.ttl, h.df, tc.wantSrc, tc.wantTTL, tc.wantDF)
+			}
+		})
+	}
+}

@@ -43,6 +43,10 @@ func (f *Filter) testRule(rs *Ruleset, t *ifTable, pdp *pdesc, p *packet.Packet,
 			return f.drop(pfresIPOption, packet.DropFilter)
 		}
 		f.counters[pfresMatch].Add(1)
+		// The match rules' scrub options still apply; max-mss is the
+		// default rule's, none.
+		c.act.maxMSS = 0
+		f.applyActions(p, &c.act)
 		return Result{Log: logged}
 	}
 	if c.tag != 0 {
@@ -61,7 +65,9 @@ func (f *Filter) testRule(rs *Ruleset, t *ifTable, pdp *pdesc, p *packet.Packet,
 		}
 		return res
 	}
-	// Pass: the final rule's own translation replaces the match rules'.
+	// Pass: the final rule's own translation replaces the match rules',
+	// its scrub options join theirs (PF.md 1.2).
+	c.act.add(&r.act)
 	if r.nat != nil || r.rdr != nil {
 		if !c.translate(r) {
 			res := f.drop(int(c.reason), packet.DropNATFull)
@@ -80,24 +86,29 @@ func (f *Filter) testRule(rs *Ruleset, t *ifTable, pdp *pdesc, p *packet.Packet,
 	if r.state && !pd.frag && !pd.noState {
 		// The state counts its packets, the first included; they are
 		// folded into the rule's counters when it goes.
-		if reason, dr := f.createState(rs, c.am, c.tag, r, pd, p, now); reason != pfresMatch {
+		if reason, dr := f.createState(rs, c.am, c.tag, r, &c.act, pd, p, now); reason != pfresMatch {
 			return f.drop(reason, dr)
 		}
 	} else {
 		r.packets[di].Add(1)
 		r.bytes[di].Add(uint64(pd.iplen))
+		// Without a state pf clamps the MSS by the deciding rule's own
+		// max-mss only (pf_test: r->max_mss), not the match rules'.
+		c.act.maxMSS = r.act.maxMSS
 	}
 	f.counters[pfresMatch].Add(1)
 	if r.log != 0 {
 		res.Log = f.logRule(c, r, c.am, r.rs, actPass, pfresMatch) || logged
 	}
+	f.applyActions(p, &c.act)
 	return res
 }
 
-// createState creates the state of a packet passed by r, and translates
-// the packet if a nat-to or rdr-to applies (only now: PF.md 1.3). It
+// createState creates the state of a packet passed by r, keeping the
+// scrub actions act for its packets, and translates the packet if a
+// nat-to or rdr-to applies (only now: PF.md 1.3). It
 // returns pfresMatch on success, else pf's reason and the drop reason.
-func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, pd *pdesc, p *packet.Packet, now int64) (int, packet.DropReason) {
+func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, act *actions, pd *pdesc, p *packet.Packet, now int64) (int, packet.DropReason) {
 	if f.states.count.Load() >= int64(rs.limitStates) {
 		return pfresMemory, packet.DropStateLimit
 	}
@@ -105,8 +116,16 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, pd *pde
 		f.limits[limMaxStates].Add(1)
 		return pfresMaxStates, packet.DropStateLimit
 	}
-	s := &state{rule: r, dir: pd.dir, ifindex: -1, creation: uint32(now), last: uint32(now),
-		tag: tag, log: r.log, opts: r.r.AllowOpts, sloppy: r.sloppy}
+	s := &state{rule: r, ifindex: -1, creation: uint32(now), last: uint32(now), tag: tag}
+	if pd.dir == Out {
+		s.flags |= sfOut
+	}
+	if r.sloppy {
+		s.flags |= sfSloppy
+	}
+	if r.log&pfconf.LogAll != 0 {
+		s.flags |= sfLogAll
+	}
 	if am != nil {
 		s.anchorNr = uint32(am.nr) + 1
 	}
@@ -122,11 +141,25 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, pd *pde
 	} else {
 		s.key[skStack], s.key[skWire] = orig, xl
 	}
+	s.setActions(act, ipTTL(p))
+	var ts *tsScrub
 	switch pd.proto {
 	case header.ProtoTCP:
 		m := &p.Meta
-		seg := parseSeg(header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4))
+		th, seglen := header.TCP(p.Bytes()[m.L4:]), int(m.L3)+pd.iplen-int(m.L4)
+		seg := parseSeg(th, seglen)
 		initTCP(s, &seg)
+		if s.tcpScrubbed() {
+			// pf_create_state: the creator's side starts with this
+			// packet, whose timestamps are normalised at once.
+			ts = &tsScrub{}
+			n := tcpOptEnd(th, seglen)
+			ts[0].init(th, n, now, f.rnd)
+			c := tsCheck{plen: seg.plen, srcState: s.src.state, dstState: s.dst.state, creation: now, now: now}
+			if !normalize(th, n, &ts[0], &ts[1], &c) {
+				return pfresTS, packet.DropFilter
+			}
+		}
 	case header.ProtoICMP, header.ProtoICMPv6:
 		s.timeout = tmICMPFirst
 	case header.ProtoUDP:
@@ -144,11 +177,11 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, pd *pde
 	s.id = f.states.nextID.Add(1)
 	s.packets[0] = 1
 	s.bytes[0] = uint64(pd.iplen)
-	ok, o := f.states.insert(s)
+	ok, o := f.states.insert(s, ts)
 	if !ok && f.states.recyclable(o) {
 		// A closed TCP connection's keys go to the new state.
 		f.removeState(o)
-		ok, _ = f.states.insert(s)
+		ok, _ = f.states.insert(s, ts)
 	}
 	if !ok {
 		f.srcRelease(s, now)
@@ -188,7 +221,7 @@ func (f *Filter) removeState(s *state) {
 		r.states.Add(-1)
 		// packets[0] counts the state's own direction.
 		d0, d1 := 0, 1
-		if s.dir == Out {
+		if s.dir() == Out {
 			d0, d1 = 1, 0
 		}
 		r.packets[d0].Add(pk[0])
@@ -246,7 +279,7 @@ func (f *Filter) Purge(now int64) int {
 	count := f.states.count.Load()
 	var dead []*state
 	f.states.each(func(s *state) {
-		if s.dead || now >= rs.expiresAt(s.rule, s.timeout, int64(s.last), count) {
+		if s.dead() || now >= rs.expiresAt(s.rule, s.timeout, int64(s.last), count) {
 			dead = append(dead, s)
 		}
 	})

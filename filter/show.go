@@ -24,7 +24,7 @@ type RuleCounters struct {
 func (f *Filter) liveCounts() map[*rule]*[4]uint64 {
 	m := map[*rule]*[4]uint64{}
 	f.states.each(func(s *state) {
-		if s.rule == nil || s.dead {
+		if s.rule == nil || s.dead() {
 			return
 		}
 		c := m[s.rule]
@@ -33,7 +33,7 @@ func (f *Filter) liveCounts() map[*rule]*[4]uint64 {
 			m[s.rule] = c
 		}
 		d0, d1 := 0, 1
-		if s.dir == Out {
+		if s.dir() == Out {
 			d0, d1 = 1, 0
 		}
 		c[d0] += s.packets[0]
@@ -173,7 +173,7 @@ func (f *Filter) StateLines(now int64) []StateLine {
 			}
 		}
 		nk, sk := s.key[skStack], s.key[skWire]
-		if s.dir == Out {
+		if s.dir() == Out {
 			nk, sk = s.key[skWire], s.key[skStack]
 		}
 		proto := protoNames[nk.proto]
@@ -185,7 +185,7 @@ func (f *Filter) StateLines(now int64) []StateLine {
 		if nk.addr(1) != sk.addr(1) || nk.port(1) != sk.port(1) {
 			fmt.Fprintf(&b, " (%s)", hostString(sk, 1))
 		}
-		if s.dir == Out {
+		if s.dir() == Out {
 			b.WriteString(" -> ")
 		} else {
 			b.WriteString(" <- ")
@@ -195,7 +195,7 @@ func (f *Filter) StateLines(now int64) []StateLine {
 			fmt.Fprintf(&b, " (%s)", hostString(sk, 0))
 		}
 		src, dst := s.src, s.dst
-		if s.dir != Out {
+		if s.dir() != Out {
 			src, dst = s.dst, s.src
 		}
 		b.WriteString("       ")
@@ -220,7 +220,7 @@ func (f *Filter) StateLines(now int64) []StateLine {
 		if s.rule != nil {
 			fmt.Fprintf(&d, ", rule %d", s.rule.nr)
 		}
-		if s.sloppy {
+		if s.sloppy() {
 			d.WriteString(", sloppy")
 		}
 		if s.sn != nil {

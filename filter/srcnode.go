@@ -109,7 +109,7 @@ func (f *Filter) srcConnLimit(s *state, now int64) bool {
 		return false
 	}
 	src := s.key[skWire].addr(0)
-	if s.dir == Out {
+	if s.dir() == Out {
 		src = s.key[skStack].addr(1)
 	}
 	if r.overload != nil {
@@ -120,7 +120,7 @@ func (f *Filter) srcConnLimit(s *state, now int64) bool {
 			var kill []*state
 			f.states.each(func(o *state) {
 				osrc := o.key[skWire].addr(0)
-				if o.dir == Out {
+				if o.dir() == Out {
 					osrc = o.key[skStack].addr(1)
 				}
 				if osrc == src && (pr.FlushGlobal || o.rule == r) {

@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-
-	"github.com/hostnet/hostnet/filter/pfconf"
 )
 
 // stateKey is pf's struct pf_state_key: family, protocol, and two
@@ -124,11 +122,11 @@ type peer struct {
 	state  uint8 // TCPS_* for TCP, PFUDPS_* / PFOTHERS_* otherwise
 }
 
-// state is one pf state. Its keys, rule pointers, direction and
-// interface never change after insertion; the rest is guarded by the lock
-// of the shard that holds its wire key (so an untranslated packet takes
-// one lock for lookup and tracking). The fields a packet of an
-// untranslated state reads and writes (peers, clock, flags, counters,
+// state is one pf state. Its keys, rule pointers, flags and interface
+// never change after insertion; the rest is guarded by the lock of the
+// shard that holds its wire key (so an untranslated packet takes one
+// lock for lookup and tracking). The fields a packet of an untranslated
+// state reads and writes (peers, clock, flags, scrub options, counters,
 // wire key) come first, so that a hit touches two cache lines; the
 // struct is 192 bytes, a size class of its own.
 type state struct {
@@ -142,16 +140,17 @@ type state struct {
 	creation uint32
 	tag      uint16
 	ifindex  int16 // -1: floating; the dataplane's indexes are small
-	dir      Dir
-	timeout  uint8
-	log      pfconf.LogFlags
-	opts     bool // allow-opts
-	dead     bool
-	sloppy   bool
-	xlat     bool  // the keys differ (translated), set by insert
-	wshard   uint8 // the shard of the wire key, set by insert
-	packets  [2]uint64
-	bytes    [2]uint64
+	// timeout is the index of the state's timeout, tmUnlinked once the
+	// state left the table (pf's PFTM_UNLINKED).
+	timeout uint8
+	wshard  uint8 // the shard of the wire key, set by insert
+	flags   stateFlags
+	// The scrub options the state applies to each of its packets (pf's
+	// set_tos, min_ttl and max_mss, PF.md 1.2).
+	setTOS  uint8
+	limits  scrubLimits
+	packets [2]uint64
+	bytes   [2]uint64
 
 	key [2]stateKey // wire, stack
 	// reverse is the state that the packets of this one, an in state,
@@ -161,6 +160,52 @@ type state struct {
 	sn      *srcNode
 	id      uint64
 }
+
+// stateFlags are a state's bits that never change once it is in the
+// table: how it was created and the scrub flags it applies (pf's
+// state_flags).
+type stateFlags uint8
+
+const (
+	sfOut    stateFlags = 1 << iota // created by an outbound packet
+	sfSloppy                        // keep state (sloppy)
+	sfXlat                          // the keys differ (translated), set by insert
+	sfLogAll                        // log (all): every packet is logged
+	// The scrub flags (PFSTATE_NODF, PFSTATE_RANDOMID, PFSTATE_SCRUB_TCP,
+	// PFSTATE_SETTOS), also carried by rules and the walk's actions.
+	sfNoDF
+	sfRandomID
+	sfScrubTCP
+	sfSetTOS
+
+	sfScrub = sfNoDF | sfRandomID | sfScrubTCP | sfSetTOS
+)
+
+// scrubLimits are a state's TTL floors and max-mss, in one word so that
+// a hit tests them at once. ttl is per side (index 0 for packets from
+// the creator) the lowest TTL or hop limit the side's packets leave
+// with: min-ttl, which `reassemble tcp` raises to the highest the side
+// sent (pf's pfss_ttl, PF.md 7).
+type scrubLimits struct {
+	ttl    [2]uint8
+	maxMSS uint16
+}
+
+// tmUnlinked is the timeout of a state that left the table.
+const tmUnlinked = 0xff
+
+// dir is the direction of the packet that created s: sfOut is bit 0,
+// and Out is In + 1.
+func (s *state) dir() Dir { return In + Dir(s.flags&sfOut) }
+
+func (s *state) sloppy() bool { return s.flags&sfSloppy != 0 }
+
+// xlat reports whether s's keys differ, without reading them.
+func (s *state) xlat() bool { return s.flags&sfXlat != 0 }
+
+// dead reports whether s left the table; it is read under the lock of
+// s's wire key's shard.
+func (s *state) dead() bool { return s.timeout == tmUnlinked }
 
 func (s *state) translated() bool { return s.key[skWire] != s.key[skStack] }
 
@@ -208,7 +253,11 @@ type shard struct {
 	mu    sync.Mutex
 	slots []slot // at most 7/8 full; grows by half
 	n     int
-	_     [24]byte // keep shards on their own cache lines
+	// ts holds the timestamp scrubbing of the `reassemble tcp` states
+	// whose wire key is here: kept beside the states, as pf keeps its
+	// pf_state_scrub, since few states have it.
+	ts map[*state]*tsScrub
+	_  [16]byte // keep shards on their own cache lines
 }
 
 // stateTable is the sharded state table: each state is reachable from its
@@ -383,7 +432,7 @@ func (t *stateTable) acquire(k *stateKey) (s *state, ki int, sh *shard) {
 	ws.mu.Lock()
 	// remove marks a state dead under the locks of both its keys' shards:
 	// one that is not is still in the table.
-	if s.dead {
+	if s.dead() {
 		ws.mu.Unlock()
 		return nil, 0, nil
 	}
@@ -412,7 +461,7 @@ func (t *stateTable) linked(in *state, k *stateKey) (s *state, ki int, sh *shard
 	}
 	sh = &t.shards[s.wshard]
 	sh.mu.Lock()
-	if s.dead {
+	if s.dead() {
 		sh.mu.Unlock()
 		return nil, 0, nil
 	}
@@ -429,17 +478,20 @@ func (t *stateTable) has(k *stateKey) bool {
 	return s != nil
 }
 
-// insert adds s under its keys. When a key is taken it fails and returns
-// the state holding it, which the caller may recycle (closed TCP) and
-// retry. Two different keys of one state with the same 64-bit hash are
-// refused (conflict nil): their slots could not be told apart.
-func (t *stateTable) insert(s *state) (ok bool, conflict *state) {
+// insert adds s under its keys, with its timestamp scrubbing ts if not
+// nil. When a key is taken it fails and returns the state holding it,
+// which the caller may recycle (closed TCP) and retry. Two different keys
+// of one state with the same 64-bit hash are refused (conflict nil):
+// their slots could not be told apart.
+func (t *stateTable) insert(s *state, ts *tsScrub) (ok bool, conflict *state) {
 	h0, h1 := t.hash64(&s.key[0]), t.hash64(&s.key[1])
 	same := s.key[0] == s.key[1]
 	if !same && h0 == h1 {
 		return false, nil
 	}
-	s.xlat = !same
+	if !same {
+		s.flags |= sfXlat
+	}
 	s.wshard = uint8(h0 % numShards)
 	a, b := t.lockKeys(s)
 	defer unlockPair(a, b)
@@ -455,6 +507,12 @@ func (t *stateTable) insert(s *state) (ok bool, conflict *state) {
 	if !same {
 		b.addLocked(s, h1)
 	}
+	if ts != nil {
+		if a.ts == nil {
+			a.ts = map[*state]*tsScrub{}
+		}
+		a.ts[s] = ts
+	}
 	t.count.Add(1)
 	return true, nil
 }
@@ -468,22 +526,23 @@ func (t *stateTable) recyclable(o *state) bool {
 	sh := t.shardOf(&o.key[skWire])
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return o.dead || o.key[0].proto == 6 && o.src.state >= tcpsFinWait2 && o.dst.state >= tcpsFinWait2
+	return o.dead() || o.key[0].proto == 6 && o.src.state >= tcpsFinWait2 && o.dst.state >= tcpsFinWait2
 }
 
 // remove deletes s from the table if it is still there, marking it dead,
 // and returns its counters.
 func (t *stateTable) remove(s *state) (found bool, packets, bytes [2]uint64) {
 	a, b := t.lockKeys(s)
-	if !s.dead {
+	if !s.dead() {
 		found = a.removeLocked(s, t.hash64(&s.key[0]))
 		if s.key[1] != s.key[0] {
 			found = b.removeLocked(s, t.hash64(&s.key[1])) || found
 		}
 	}
 	if found {
-		s.dead = true
+		s.timeout = tmUnlinked
 		packets, bytes = s.packets, s.bytes
+		delete(a.ts, s)
 	}
 	unlockPair(a, b)
 	if found {
@@ -506,7 +565,7 @@ func (t *stateTable) each(fn func(s *state)) {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		for _, e := range sh.slots {
-			if e.s != nil && (!e.s.xlat || t.hash64(&e.s.key[skWire]) == e.h) {
+			if e.s != nil && (!e.s.xlat() || t.hash64(&e.s.key[skWire]) == e.h) {
 				fn(e.s)
 			}
 		}

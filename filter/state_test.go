@@ -99,16 +99,16 @@ func TestStateTableTranslated(t *testing.T) {
 		if i%3 == 0 {
 			stack = wire // untranslated
 		}
-		s := &state{dir: Out, key: [2]stateKey{wire, stack}}
-		if ok, o := tab.insert(s); !ok {
+		s := &state{flags: sfOut, key: [2]stateKey{wire, stack}}
+		if ok, o := tab.insert(s, nil); !ok {
 			t.Fatalf("insert(state %d) = false, %p", i, o)
 		}
-		if s.xlat != (i%3 != 0) {
-			t.Fatalf("state %d: xlat = %v, want %v", i, s.xlat, i%3 != 0)
+		if s.xlat() != (i%3 != 0) {
+			t.Fatalf("state %d: xlat() = %v, want %v", i, s.xlat(), i%3 != 0)
 		}
 		states[i] = s
 	}
-	if ok, o := tab.insert(&state{key: states[1].key}); ok || o != states[1] {
+	if ok, o := tab.insert(&state{key: states[1].key}, nil); ok || o != states[1] {
 		t.Fatalf("insert(duplicate of state 1) = %v, %p, want false, %p", ok, o, states[1])
 	}
 	for i, s := range states {
@@ -119,7 +119,7 @@ func TestStateTableTranslated(t *testing.T) {
 			}
 			sh.mu.Unlock()
 			want := ki
-			if !s.xlat {
+			if !s.xlat() {
 				want = skWire
 			}
 			if got != s || gki != want || sh != tab.shardOf(&s.key[skWire]) {
@@ -177,12 +177,12 @@ func TestStateTableConcurrent(t *testing.T) {
 				if i%4 == 0 {
 					stack = wire
 				}
-				states[i] = &state{dir: Out, key: [2]stateKey{wire, stack}}
+				states[i] = &state{flags: sfOut, key: [2]stateKey{wire, stack}}
 			}
 			for r := range rounds {
 				for i, s := range states {
-					s.dead = false
-					if ok, _ := tab.insert(s); !ok {
+					s.timeout = tmUDPFirst // back from the dead
+					if ok, _ := tab.insert(s, nil); !ok {
 						errs <- fmt.Sprintf("worker %d round %d: insert(state %d) = false", w, r, i)
 						return
 					}
