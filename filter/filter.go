@@ -285,7 +285,9 @@ func (f *Filter) TestReply(dir Dir, ifindex int, p *packet.Packet, reply *packet
 			th := header.TCP(p.Bytes()[m.L4:])
 			old := uint16(th[12])<<8 | uint16(th[13])
 			th.SetFlags(nf)
-			th.SetChecksum(header.Update16(th.Checksum(), old, uint16(th[12])<<8|uint16(nf)))
+			if !nat.PartialTCP(p) {
+				th.SetChecksum(header.Update16(th.Checksum(), old, uint16(th[12])<<8|uint16(nf)))
+			}
 			pd.flags, m.TCPFlags = nf, nf
 		}
 	}

@@ -155,7 +155,7 @@ func (f *Filter) createState(rs *Ruleset, am *rule, tag uint16, r *rule, act *ac
 			ts = &tsScrub{}
 			n := tcpOptEnd(th, seglen)
 			ts[0].init(th, n, now, f.rnd)
-			c := tsCheck{plen: seg.plen, srcState: s.src.state, dstState: s.dst.state, creation: now, now: now}
+			c := tsCheck{partial: nat.PartialTCP(p), plen: seg.plen, srcState: s.src.state, dstState: s.dst.state, creation: now, now: now}
 			if !normalize(th, n, &ts[0], &ts[1], &c) {
 				return pfresTS, packet.DropFilter
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
 	"github.com/hostnet/hostnet/filter/pfconf"
+	"github.com/hostnet/hostnet/nat"
 )
 
 // actions are the scrub options a rule sets (`scrub (...)`, `set tos`),
@@ -188,7 +189,7 @@ func clampMSS(p *packet.Packet, max uint16) {
 		if binary.BigEndian.Uint16(th[i+2:]) > max {
 			var b [2]byte
 			binary.BigEndian.PutUint16(b[:], max)
-			patchTCP(th, i+2, b[:])
+			patchTCP(th, i+2, b[:], nat.PartialTCP(p))
 		}
 	}
 }

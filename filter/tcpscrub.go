@@ -5,6 +5,7 @@ import (
 
 	"github.com/hostnet/hostnet/dataplane/header"
 	"github.com/hostnet/hostnet/dataplane/packet"
+	"github.com/hostnet/hostnet/nat"
 )
 
 // The timestamp part of `reassemble tcp` (pf_normalize_tcp_init,
@@ -83,8 +84,14 @@ func tcpOptEnd(th header.TCP, seglen int) int {
 }
 
 // patchTCP writes b at offset off of th, where it may be unaligned,
-// keeping the TCP checksum right.
-func patchTCP(th header.TCP, off int, b []byte) {
+// keeping the TCP checksum right. A partial checksum (nat.PartialTCP) is
+// left alone: it holds the pseudo-header's sum, and the completion sums
+// the new bytes.
+func patchTCP(th header.TCP, off int, b []byte, partial bool) {
+	if partial {
+		copy(th[off:], b)
+		return
+	}
 	sum := th.Checksum()
 	for i, v := range b {
 		sum = header.UpdateByte(sum, off+i, th[off+i], v)
@@ -94,10 +101,10 @@ func patchTCP(th header.TCP, off int, b []byte) {
 }
 
 // patchTCP32 is patchTCP for a 32-bit value.
-func patchTCP32(th header.TCP, off int, v uint32) {
+func patchTCP32(th header.TCP, off int, v uint32, partial bool) {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], v)
-	patchTCP(th, off, b[:])
+	patchTCP(th, off, b[:], partial)
 }
 
 // init starts the side's scrubbing with its first packet, th
@@ -120,6 +127,7 @@ func (sd *tsSide) init(th header.TCP, n int, now int64, rnd *splitmix) {
 
 // tsCheck is what normalize needs of a segment besides its header.
 type tsCheck struct {
+	partial  bool   // the TCP checksum is partial (nat.PartialTCP)
 	plen     uint32 // payload bytes
 	srcState uint8  // the sides' TCP states before the segment
 	dstState uint8
@@ -142,12 +150,12 @@ func normalize(th header.TCP, n int, src, dst *tsSide, c *tsCheck) bool {
 		}
 		tsval = binary.BigEndian.Uint32(th[i+2:])
 		if tsval != 0 && src.flags&pfssTimestamp != 0 {
-			patchTCP32(th, i+2, tsval+src.tsMod)
+			patchTCP32(th, i+2, tsval+src.tsMod, c.partial)
 		}
 		tsecr = binary.BigEndian.Uint32(th[i+6:])
 		if tsecr != 0 && dst.flags&pfssTimestamp != 0 {
 			tsecr -= dst.tsMod
-			patchTCP32(th, i+6, tsecr)
+			patchTCP32(th, i+6, tsecr, c.partial)
 		}
 		gotTS = true
 	}
@@ -239,7 +247,7 @@ func (f *Filter) trackScrubbedLocked(s *state, sh *shard, p *packet.Packet, pd *
 	if tr == trackMismatch {
 		return tr
 	}
-	c := tsCheck{plen: g.plen, srcState: src.state, dstState: dst.state, creation: int64(s.creation), now: now}
+	c := tsCheck{partial: nat.PartialTCP(p), plen: g.plen, srcState: src.state, dstState: dst.state, creation: int64(s.creation), now: now}
 	if !fromSrc {
 		c.srcState, c.dstState = dst.state, src.state
 	}

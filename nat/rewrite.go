@@ -201,6 +201,12 @@ func isPartial(p *packet.Packet, field uint16) bool {
 	return g.NeedsCsum && g.CsumStart == p.Meta.L4 && g.CsumOffset == field
 }
 
+// PartialTCP reports whether p's TCP checksum is a partial one (see
+// RewriteSrc): its field holds the pseudo-header's sum, and a change to
+// the TCP header or payload must leave it alone, as the completion sums
+// the new bytes.
+func PartialTCP(p *packet.Packet) bool { return isPartial(p, offTCPCsum) }
+
 // fixAddr returns checksum field c after an address it covers (through the
 // pseudo-header) changes by delta d (addrDelta). A partial checksum field
 // holds the sum itself, not its complement, so the change is added to the
