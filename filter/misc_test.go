@@ -390,3 +390,23 @@ func TestSetTimeoutAndConnRate(t *testing.T) {
 		}
 	})
 }
+
+// TestStateSeqLine: pfctl -ss -v shows a TCP state's windows first
+// (print_seq), "[seqlo + seqhi-seqlo]" per side, near side first.
+func TestStateSeqLine(t *testing.T) {
+	f := newTestFilter(t, "pass\n", Options{})
+	test(f, Out, ifEm0, tcpPkt(t, "203.0.113.1", 4000, "198.51.100.7", 80, tcpOpt{flags: "S", seq: 100, win: 1000}), 100)
+	test(f, In, ifEm0, tcpPkt(t, "198.51.100.7", 80, "203.0.113.1", 4000, tcpOpt{flags: "SA", seq: 500, ack: 101, win: 2000}), 100)
+	var b bytes.Buffer
+	f.WriteStates(&b, 100, 1)
+	// The client: seqlo 100, seqhi the server's ack (101) plus its
+	// window (2000). The server: seqlo its SYN's end (501), seqhi that
+	// plus the client's window (1000). The client's side is established
+	// by the SYN+ACK, the server's not yet.
+	want := "all tcp 203.0.113.1:4000 -> 198.51.100.7:80       ESTABLISHED:SYN_SENT\n" +
+		"   [100 + 2001]  [501 + 1000]\n" +
+		"   age 00:00:00, expires in 00:00:30, 1:1 pkts, 40:40 bytes, rule 0\n"
+	if b.String() != want {
+		t.Errorf("WriteStates -v =\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -150,7 +150,11 @@ var protoNames = map[uint8]string{1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp
 
 // StateLine is one state as pfctl -ss prints it, with its -v details.
 type StateLine struct {
-	Line    string
+	Line string
+	// Seq is a TCP state's sequence windows, the first -v line:
+	// "[seqlo + window]" per side, then "wscale N" when both sides
+	// scale. Empty for other protocols.
+	Seq     string
 	Details string // age, expiry, counters, rule (the -v line)
 	ID      uint64
 }
@@ -207,6 +211,22 @@ func (f *Filter) StateLines(now int64) []StateLine {
 		default:
 			fmt.Fprintf(&b, "%s:%s", udpStateNames[min(int(src.state), 2)], udpStateNames[min(int(dst.state), 2)])
 		}
+		var seq string
+		if nk.proto == 6 {
+			// print_seq: [seqlo + seqhi-seqlo], per side.
+			var q strings.Builder
+			q.WriteString("   ")
+			for i, p := range [2]peer{src, dst} {
+				if i == 1 {
+					q.WriteString("  ")
+				}
+				fmt.Fprintf(&q, "[%d + %d]", p.seqlo, p.seqhi-p.seqlo)
+				if src.wscale != 0 && dst.wscale != 0 {
+					fmt.Fprintf(&q, " wscale %d", p.wscale&wscaleMask)
+				}
+			}
+			seq = q.String()
+		}
 		var d strings.Builder
 		exp := int64(0)
 		if rs != nil {
@@ -226,7 +246,7 @@ func (f *Filter) StateLines(now int64) []StateLine {
 		if s.sn != nil {
 			d.WriteString(", source-track")
 		}
-		out = append(out, item{s.id, StateLine{Line: b.String(), Details: d.String(), ID: s.id}})
+		out = append(out, item{s.id, StateLine{Line: b.String(), Seq: seq, Details: d.String(), ID: s.id}})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	lines := make([]StateLine, len(out))
@@ -250,6 +270,10 @@ func (f *Filter) WriteStates(w io.Writer, now int64, verbose int) error {
 	for _, l := range f.StateLines(now) {
 		bw.WriteString(l.Line)
 		bw.WriteByte('\n')
+		if verbose >= 1 && l.Seq != "" {
+			bw.WriteString(l.Seq)
+			bw.WriteByte('\n')
+		}
 		if verbose >= 1 {
 			bw.WriteString(l.Details)
 			bw.WriteByte('\n')
