@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		out := s.Format()
-		if !printable(out) {
+		if !printable(out) || !echoRoundTrips(s.Echo) {
 			return
 		}
 		s2, err := ParseWith("fuzz", strings.NewReader(out), opts)
@@ -56,6 +56,19 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// echoRoundTrips reports whether the macro definitions pfctl -nv echoes
+// parse back to the same values: pfctl prints `name = "value"` with no
+// escaping, so a value holding a double quote (an unquoted word may: 0"")
+// comes back as another value, in pfctl as here.
+func echoRoundTrips(echo []string) bool {
+	for _, e := range echo {
+		if _, v, ok := strings.Cut(e, " = \""); ok && strings.Contains(strings.TrimSuffix(v, "\""), "\"") {
+			return false
+		}
+	}
+	return true
 }
 
 // printable reports whether pfctl's output format can carry the text
