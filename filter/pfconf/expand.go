@@ -233,6 +233,12 @@ func (p *parser) collapse(rs *redirSpec, af AF, rdr bool) *collapsed {
 		}
 	} else if rs.portSet {
 		c.pool.PortLo, c.pool.PortHi = rs.portA, rs.portB
+		if c.pool.PortHi == 0 {
+			// An rdr-to range whose high port is 0 is its low port
+			// alone (pf_get_transaddr reads a 0 as no range), which
+			// is how port N reads and how print_pool prints it.
+			c.pool.PortHi = c.pool.PortLo
+		}
 	}
 	return c
 }

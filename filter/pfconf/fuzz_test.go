@@ -30,7 +30,7 @@ func FuzzParse(f *testing.F) {
 			Interfaces: regressInterfaces,
 			ReadFile:   func(string) ([]byte, error) { return nil, errNoFiles },
 		}
-		if quoteInWord(src) {
+		if quoteInWord(src) || digitsAsWord(src) {
 			return
 		}
 		s, err := ParseWith("fuzz", strings.NewReader(src), opts)
@@ -70,6 +70,27 @@ func quoteInWord(src string) bool {
 		if (src[i] == '"' || src[i] == '\'') && allowedInString(int(src[i-1])) {
 			return true
 		}
+	}
+	return false
+}
+
+// digitsAsWord reports whether src has a run of digits that pfctl's lexer
+// reads as a word rather than a number (on 0# names interface "0": the
+// digits end at a character that may end neither a number nor a word):
+// printed, such a word reads back as a number, in pfctl as here.
+func digitsAsWord(src string) bool {
+	for i := 0; i < len(src); i++ {
+		if src[i] < '0' || src[i] > '9' || i > 0 && allowedInString(int(src[i-1])) {
+			continue
+		}
+		j := i
+		for j < len(src) && src[j] >= '0' && src[j] <= '9' {
+			j++
+		}
+		if j < len(src) && !allowedToEndNumber(int(src[j])) && !allowedInString(int(src[j])) {
+			return true
+		}
+		i = j
 	}
 	return false
 }

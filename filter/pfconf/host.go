@@ -235,6 +235,19 @@ func hostIP(s string, mask int) (hostNode, bool, error) {
 			return hostNode{}, false, nil
 		}
 		zone := a.Zone()
+		if isDigits(zone) {
+			// A numeric scope: getaddrinfo reads it as an interface
+			// index; 0 is no scope at all, others name no interface
+			// here.
+			if strings.TrimLeft(zone, "0") != "" {
+				return hostNode{}, false, fmt.Errorf("%s: scope %s is an interface index; write the interface's name", s, zone)
+			}
+			zone = ""
+		}
+		if zone != "" && !isIfName(zone) {
+			// getaddrinfo knows no such interface.
+			return hostNode{}, false, fmt.Errorf("no IP address found for %s", s)
+		}
 		a = a.WithZone("")
 		bits := 128
 		if mask >= 0 {
@@ -285,4 +298,31 @@ func dynHost(s string) (hostNode, error) {
 		return hostNode{}, fmt.Errorf("illegal combination of interface modifiers")
 	}
 	return hostNode{addr: Addr{Type: AddrDynamic, Name: name, Mod: mods, Bits: 128}}, nil
+}
+
+// isDigits reports whether s is a non-empty run of decimal digits.
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isIfName reports whether s can be an interface's name: a letter, then
+// letters, digits, '_', '.' or '-', shorter than IFNAMSIZ (16).
+func isIfName(s string) bool {
+	if len(s) >= 16 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

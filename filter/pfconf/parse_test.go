@@ -116,6 +116,7 @@ func TestParse(t *testing.T) {
 		{"self", "pass inet to self\n", "pass inet from any to 127.0.0.1 flags S/SA\npass inet from any to 192.0.2.10 flags S/SA\npass inet from any to 192.0.2.11 flags S/SA\npass inet from any to 10.50.0.1 flags S/SA\npass inet from any to 10.9.0.1 flags S/SA\n"},
 		{"no-route urpf", "block from no-route to urpf-failed\n", "block drop from no-route to urpf-failed\n"},
 		{"scoped address", "pass from fe80::1%em0\n", "pass on em0 inet6 from fe80::1 to any flags S/SA\n"},
+		{"scope 0 is none", "match to ::0%0\n", "match inet6 from any to ::\n"},
 
 		// ports
 		{"port names", "pass proto tcp to port { ssh www https }\n",
@@ -220,6 +221,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown keyword", "\npas in\n", []string{`pf.conf:2: syntax error: unknown keyword "pas"`}},
 		{"empty list", "pass from { }\n", []string{"pf.conf:1: empty address list"}},
 		{"unknown host", "pass from nohost\n", []string{"pf.conf:1: no IP address found for nohost"}},
+		{"numeric scope", "pass from fe80::1%3\n", []string{"pf.conf:1: fe80::1%3: scope 3 is an interface index; write the interface's name"}},
+		{"bad scope", "pass from fe80::1%$x\n", []string{"pf.conf:1: no IP address found for fe80::1%$x"}},
 		{"unknown port", "pass proto tcp to port nosuch\n", []string{"pf.conf:1: unknown port nosuch"}},
 		{"unknown protocol", "pass proto nosuch\n", []string{"pf.conf:1: unknown protocol nosuch"}},
 		{"port without tcp or udp", "pass to port 80\n", []string{"pf.conf:1: port only applies to tcp/udp"}},
